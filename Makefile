@@ -1,0 +1,33 @@
+# `make serve` and `make test` bootstrap .venv on a fresh machine, then run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/memos serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.ingest --out benchmarks/out/ingest.json
+
+# Re-resolve the pinned set from pyproject.toml (needs the registries).
+lock:
+	rm -rf /tmp/memos-lock && $(PYTHON) -m venv /tmp/memos-lock
+	/tmp/memos-lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# The whole resolved dependency set, pinned. Regenerate with: make lock"; \
+	  echo "# torch resolves to the CPU build that lies on these machines (/opt/wheels, via pip's config)."; \
+	  /tmp/memos-lock/bin/pip freeze --exclude-editable | sed 's/+cpu$$//'; echo "setuptools==84.2.1"; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,94 @@
+"""Starting or joining Ray, and placing the stage actors: pools for parse and embed, two per shard."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from actors.dedupe_actor import DedupeStage
+from actors.embed_actor import EmbedStage
+from actors.parse_actor import ParseStage
+from actors.write_actor import ShardWriter
+from configs import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageActors:
+    parse: list[Any]
+    embed: list[Any]
+    dedupe: dict[str, Any]
+    write: dict[str, Any]
+
+    def all(self) -> list[Any]:
+        return [*self.parse, *self.embed, *self.dedupe.values(), *self.write.values()]
+
+
+def namespace(settings: Settings) -> str:
+    """Front doors that share a data directory share actors; others stay apart."""
+    return "memos-" + hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:12]
+
+
+def connect(settings: Settings) -> None:
+    if ray.is_initialized():
+        return
+    common: dict[str, Any] = {"namespace": namespace(settings), "log_to_driver": False}
+    if settings.ray_address:
+        ray.init(address=settings.ray_address, **common)
+        return
+    ray.init(
+        num_cpus=settings.ray_num_cpus or os.cpu_count(),
+        include_dashboard=False,
+        object_store_memory=settings.ray_object_store_mb * 1024 * 1024,
+        **common,
+    )
+
+
+def _options(settings: Settings, name: str, num_cpus: float, *, near_data: bool = False) -> dict[str, Any]:
+    opts: dict[str, Any] = {"num_cpus": num_cpus, "max_restarts": -1, "max_task_retries": 0, "name": name}
+    if settings.ray_address:
+        # On a shared cluster several front doors use the same shard actors.
+        opts.update(lifetime="detached", get_if_exists=True)
+    if near_data and settings.ray_data_resource:
+        opts["resources"] = {settings.ray_data_resource: 0.001}
+    return opts
+
+
+def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
+    data_dir = str(settings.data_dir)
+    model = settings.embed_model
+    actors = StageActors(
+        parse=[ray.remote(ParseStage).options(**_options(settings, "parse-0", 0)).remote(model)],
+        embed=[
+            ray.remote(EmbedStage)
+            .options(**_options(settings, f"embed-{i}", 1))
+            .remote(model, settings.embed_threads, settings.embed_batch_size, settings.embed_nice)
+            for i in range(settings.embed_actors)
+        ],
+        dedupe={
+            shard: ray.remote(DedupeStage)
+            .options(**_options(settings, f"dedupe-{shard}", 0, near_data=True))
+            .remote(data_dir, dim, settings.near_duplicate_threshold)
+            for shard in shards
+        },
+        write={
+            shard: ray.remote(ShardWriter)
+            .options(**_options(settings, f"write-{shard}", 0, near_data=True))
+            .remote(data_dir, shard, dim, model, settings.lance_compact_every)
+            for shard in shards
+        },
+    )
+    ray.get([a.ready.remote() for a in actors.all()])
+    log.info("pipeline actors ready: %d shard(s), %d embedder(s)", len(shards), len(actors.embed))
+    return actors
+
+
+def shutdown() -> None:
+    if ray.is_initialized():
+        ray.shutdown()

@@ -1,0 +1,29 @@
+"""The dedupe stage as a Ray actor, one per shard: it must see every mutation of its shard, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipeline.dedupe import dedupe_batch
+from storage.dedupe_index import DedupeIndex
+from storage.paths import DataPaths
+
+
+class DedupeStage:
+    def __init__(self, data_dir: str, dim: int, threshold: float) -> None:
+        self._index = DedupeIndex(DataPaths(Path(data_dir)), dim)
+        self._threshold = threshold
+
+    def ready(self) -> bool:
+        return True
+
+    def dedupe(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        out, changes = dedupe_batch(batch, self._index, self._threshold)
+        self._index.apply(changes)
+        return out
+
+    def reset(self) -> None:
+        """Forget everything (after a re-embed); cubes reload from their files when next seen."""
+        self._index.clear()

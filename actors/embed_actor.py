@@ -1,0 +1,29 @@
+"""The embed stage as a Ray actor: holds the model (loaded once), embeds whole batches."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.embed import embed_batch
+from pipeline.encoder import SentenceEncoder
+
+
+class EmbedStage:
+    def __init__(self, model: str, threads: int, batch_size: int, nice: int) -> None:
+        if nice:
+            # Ingest yields the CPU to the front door: bursts wait in the intake log, not in accept.
+            os.nice(nice)
+        # Ray sets OMP_NUM_THREADS to the actor's CPU share (1); the model should use every core.
+        self._encoder = SentenceEncoder(model, threads=threads or os.cpu_count() or 1, batch_size=batch_size)
+
+    def ready(self) -> bool:
+        return True
+
+    def embed(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return embed_batch(batch, self._encoder)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        return self._encoder.encode(texts)

@@ -1,0 +1,82 @@
+"""The write stage as a Ray actor, one per shard: owns the shard's Lance table, tantivy writer and cube files."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.write_plan import plan_writes, split_index_rows
+from storage.cube_store import CubeStore
+from storage.lexical_index import LexicalWriter
+from storage.paths import DataPaths
+from storage.vector_shard import VectorShard
+
+
+class ShardWriter:
+    """Applies deduped batches: SQLite first, then Lance and tantivy; also rebuilds the shard."""
+
+    def __init__(self, data_dir: str, shard: str, dim: int, model: str, compact_every: int) -> None:
+        self._paths = DataPaths(Path(data_dir))
+        self._paths.ensure()
+        self._shard, self._model, self._compact_every = shard, model, compact_every
+        self._lexical = LexicalWriter(self._paths.lexical_dir(shard))
+        self._vectors = VectorShard(self._paths.vectors_dir(shard), dim, create=True)
+        self._stores: OrderedDict[str, CubeStore] = OrderedDict()
+        self._batches = 0
+
+    def ready(self) -> bool:
+        return True
+
+    def _store(self, cube: str) -> CubeStore:
+        store = self._stores.pop(cube, None) or CubeStore(self._paths.cube_db(cube), create=True)
+        self._stores[cube] = store
+        while len(self._stores) > 64:
+            self._stores.popitem(last=False)[1].close()
+        return store
+
+    def write(self, batch: pa.RecordBatch) -> dict[str, Any]:
+        """SQLite first (the truth), then Lance and tantivy; a crash between them is healed by replay."""
+        done: list[int] = []
+        failed: list[tuple[int, str, str]] = []
+        upserts: list[dict[str, Any]] = []
+        deletes: list[tuple[str, str]] = []
+        for cube, rows in plan_writes(batch).items():
+            result = self._store(cube).apply(rows, self._model)
+            done += result.done
+            failed += result.failed
+            keep, drop = split_index_rows(result.index_upserts)
+            upserts += keep
+            deletes += drop + [(cube, memory_id) for memory_id in result.index_deletes]
+        if deletes:
+            self._vectors.delete(deletes)
+        self._vectors.upsert(upserts)
+        self._lexical.apply(upserts, deletes)
+        self._batches += 1
+        if self._batches % self._compact_every == 0:
+            self._vectors.compact()
+        touched = {c for c, _ in deletes} | {r["cube"] for r in upserts}
+        return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched)}
+
+    def store_embeddings(self, cube: str, ids: list[str], vectors: np.ndarray) -> int:
+        return self._store(cube).set_embeddings(ids, vectors, self._model)
+
+    def rebuild(self, cubes: list[str]) -> dict[str, int]:
+        """Rebuild this shard's Lance table and tantivy index from the given cubes' SQLite files."""
+        present = [c for c in cubes if self._paths.cube_db(c).exists()]
+
+        def rows():
+            for cube in present:
+                yield from self._store(cube).index_rows()
+
+        n_vectors = self._vectors.rebuild(rows())
+        n_docs = self._lexical.rebuild(rows())
+        return {"cubes": len(present), "vectors": n_vectors, "documents": n_docs}
+
+    def close(self) -> None:
+        self._lexical.close()
+        for store in self._stores.values():
+            store.close()

@@ -1,0 +1,31 @@
+"""The `memos` entry point: registers each command group's commands on one typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import memories, reindex, search, serve
+
+app = typer.Typer(
+    name="memos",
+    help="MemOS: persistent memory for AI agents. Talks HTTP to MEMOS_URL (default http://127.0.0.1:8765).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(serve.serve)
+app.command()(memories.add)
+app.command()(search.search)
+app.command()(memories.get)
+app.command()(memories.ls)
+app.command()(memories.rm)
+app.command()(memories.job)
+app.command()(reindex.reindex)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Shared CLI plumbing: settings from the environment, the client, JSON or human output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from api.client import ApiError, MemosClient
+from configs import Settings
+from pipeline.errors import MemosError
+
+JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@contextmanager
+def client(agent: str | None = None) -> Iterator[MemosClient]:
+    s = settings()
+    with MemosClient(s.url, agent or s.agent) as c:
+        yield c
+
+
+def emit(value: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(value, ensure_ascii=False))
+    else:
+        typer.echo(human(value))
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def errors_as_exit() -> Iterator[None]:
+    """One clear line on stderr and exit code 1 instead of a traceback."""
+    try:
+        yield
+    except ApiError as exc:
+        fail(f"{exc.code}: {exc.message}")
+    except MemosError as exc:
+        fail(f"{exc.code}: {exc.message}")
+    except OSError as exc:
+        fail(str(exc))
+
+
+def short(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

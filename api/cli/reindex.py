@@ -1,0 +1,67 @@
+"""`memos reindex`: rebuild the search indexes from the SQLite files, with progress."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.progress import Progress
+
+from api.cli.output import JsonOpt, client, emit, errors_as_exit, settings
+
+
+def reindex(
+    reembed: bool = typer.Option(False, help="Recompute vectors made by another model first."),
+    everything: bool = typer.Option(False, "--all", help="With --reembed: recompute every vector."),
+    offline: bool = typer.Option(False, help="Work on MEMOS_DATA_DIR directly (the server must be stopped)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild the Lance and tantivy shards from the SQLite files (a Ray job).
+
+    Example: memos reindex            (asks the running server)
+             memos reindex --offline  (server stopped; starts a local Ray)
+    """
+    if offline:
+        emit(_offline(reembed, everything), as_json, lambda t: f"reindexed {t['cubes']} cube(s): {t}")
+        return
+    with errors_as_exit(), client() as c:
+        _, started = c.call("POST", "/v1/reindex", json={"reembed": reembed, "all": everything})
+        job = _follow(c, started["job_id"])
+    if job["status"] == "failed":
+        typer.echo(f"error: reindex failed: {job['errors']}", err=True)
+        raise typer.Exit(1)
+    emit(job, as_json, lambda j: f"reindex {j['id']} {j['status']}: {j['done']}/{j['total']} shard(s)")
+
+
+def _follow(c, job_id: str) -> dict:
+    with Progress(transient=True) as bar:
+        task = bar.add_task("reindexing shards", total=None)
+        while True:
+            _, job = c.call("GET", f"/v1/jobs/{job_id}")
+            bar.update(task, total=job["total"], completed=job["done"] + job["failed"])
+            if job["status"] in ("done", "failed"):
+                return job
+            time.sleep(0.25)
+
+
+def _offline(reembed: bool, everything: bool) -> dict:
+    from actors import cluster
+    from pipeline.encoder import model_spec
+    from service.reindex import run_reindex
+    from storage.paths import DataPaths
+    from storage.registry import Registry
+
+    with errors_as_exit():
+        s = settings()
+        paths = DataPaths(s.data_dir)
+        registry = Registry(paths.registry_db, s.n_shards)
+        shards = registry.shards()
+        cluster.connect(s)
+        try:
+            actors = cluster.spawn(s, shards, model_spec(s.embed_model).dim)
+            with Progress(transient=True) as bar:
+                task = bar.add_task("reindexing shards", total=len(shards))
+                return run_reindex(paths, registry, actors, s.embed_model, reembed=reembed, everything=everything,
+                                   progress=lambda shard, cubes: bar.advance(task))
+        finally:
+            cluster.shutdown()

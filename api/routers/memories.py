@@ -1,0 +1,95 @@
+"""/v1/memories: accept writes (202, or 201 with ?wait=true), read, list, patch, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import AgentDep, RuntimeDep
+from api.schemas import Accepted, BatchAccepted, BatchIn, ErrorOut, Memory, MemoryIn, MemoryPage, MemoryPatch
+from pipeline.records import Kind
+from pipeline.timefmt import to_ms
+from service.memories import MemoryChanges, NewMemory
+
+router = APIRouter(prefix="/v1/memories", tags=["memories"], responses={422: {"model": ErrorOut}})
+
+WaitQuery = Annotated[bool, Query(description="Answer once the write is searchable (read-your-writes).")]
+
+
+def _new(body: MemoryIn) -> NewMemory:
+    return NewMemory(
+        content=body.content,
+        kind=body.kind.value,
+        tags=tuple(body.tags),
+        metadata=body.metadata,
+        id=body.id,
+        created_at=to_ms(body.created_at) if body.created_at is not None else None,
+        source_ids=tuple(body.source_ids),
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Accepted | Memory,
+    responses={201: {"model": Memory}, 200: {"model": Accepted}, 413: {"model": ErrorOut}},
+)
+async def create_memory(body: MemoryIn, rt: RuntimeDep, agent: AgentDep, wait: WaitQuery = False) -> JSONResponse:
+    """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory."""
+    accepted = await rt.memories.add(agent, _new(body), wait)
+    status = 201 if accepted.memory is not None else (200 if accepted.status == "exists" else 202)
+    return JSONResponse(accepted.body(), status_code=status)
+
+
+@router.post("/batch", status_code=202, response_model=BatchAccepted, responses={413: {"model": ErrorOut}})
+async def create_batch(body: BatchIn, rt: RuntimeDep, agent: AgentDep, wait: WaitQuery = False) -> JSONResponse:
+    """Accept up to `max_batch_items` memories as one job."""
+    out = await rt.memories.add_batch(agent, [_new(item) for item in body.items], wait)
+    return JSONResponse(out, status_code=202 if out["status"] == "queued" else 200)
+
+
+@router.get("", response_model=MemoryPage)
+def list_memories(
+    rt: RuntimeDep,
+    agent: AgentDep,
+    tag: Annotated[str | None, Query(max_length=128)] = None,
+    kind: Kind | None = None,
+    status: Annotated[str, Query(pattern="^(active|duplicate|all)$")] = "active",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return rt.memories.list(
+        agent, limit=limit, cursor=cursor, tag=tag, kind=kind.value if kind else None,
+        status=None if status == "all" else status,
+    )
+
+
+@router.get("/{memory_id}", response_model=Memory, responses={404: {"model": ErrorOut}})
+def get_memory(memory_id: str, rt: RuntimeDep, agent: AgentDep) -> dict:
+    return rt.memories.get(agent, memory_id)
+
+
+@router.patch("/{memory_id}", response_model=Memory | Accepted, responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+async def patch_memory(memory_id: str, body: MemoryPatch, rt: RuntimeDep, agent: AgentDep) -> JSONResponse:
+    """Change content, kind, tags or metadata; new content is re-embedded. The old version is kept."""
+    changes = MemoryChanges(
+        content=body.content,
+        kind=body.kind.value if body.kind else None,
+        tags=tuple(body.tags) if body.tags is not None else None,
+        metadata=body.metadata,
+        version=body.version,
+    )
+    accepted = await rt.memories.update(agent, memory_id, changes)
+    return JSONResponse(accepted.body(), status_code=200 if accepted.memory is not None else 202)
+
+
+@router.delete("/{memory_id}", status_code=204, responses={404: {"model": ErrorOut}, 202: {"model": Accepted}})
+async def delete_memory(memory_id: str, rt: RuntimeDep, agent: AgentDep) -> Response:
+    """Remove the memory from its cube and from every index."""
+    accepted = await rt.memories.delete(agent, memory_id)
+    if accepted.status != "done":
+        return JSONResponse(accepted.body(), status_code=202)
+    return Response(status_code=204)

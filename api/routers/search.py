@@ -1,0 +1,21 @@
+"""/v1/search: hybrid BM25 + vector retrieval over the caller's memories."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import AgentDep, RuntimeDep
+from api.schemas import ErrorOut, SearchIn, SearchOut
+from pipeline.filters import SearchFilter
+from service.search import SearchRequest
+
+router = APIRouter(prefix="/v1", tags=["search"], responses={422: {"model": ErrorOut}})
+
+
+@router.post("/search", response_model=SearchOut)
+def search(body: SearchIn, rt: RuntimeDep, agent: AgentDep) -> dict:
+    filt = SearchFilter(
+        kinds=frozenset(k.value for k in body.kinds) if body.kinds else None,
+        tags=frozenset(body.tags) if body.tags else None,
+    )
+    return rt.search.search(agent, SearchRequest(body.query, body.top_k, filt, body.collapse))

@@ -1,0 +1,156 @@
+"""Request and response bodies of the HTTP API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pipeline.ids import MEMORY_ID
+from pipeline.records import Kind
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+MemoryId = Annotated[str, StringConstraints(pattern=f"^{MEMORY_ID.pattern}$")]
+Content = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryIn(Strict):
+    content: Content = Field(description="The memory's Markdown body.")
+    kind: Kind = Kind.NOTE
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON; `speaker` or `role` is indexed.")
+    id: MemoryId | None = Field(default=None, description="Client-chosen id; repeating it is a no-op.")
+    created_at: datetime | None = Field(default=None, description="When it happened (default: now).")
+    source_ids: list[MemoryId] = Field(default_factory=list, max_length=100)
+
+
+class BatchIn(Strict):
+    items: list[MemoryIn] = Field(max_length=100_000)
+
+
+class MemoryPatch(Strict):
+    content: Content | None = None
+    kind: Kind | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=64)
+    metadata: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1, description="Fail with 409 unless this is the stored version.")
+
+    @model_validator(mode="after")
+    def _something(self) -> "MemoryPatch":
+        if all(getattr(self, f) is None for f in ("content", "kind", "tags", "metadata")):
+            raise ValueError("a patch changes at least one of content, kind, tags, metadata")
+        return self
+
+
+class SearchIn(Strict):
+    query: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    top_k: int = Field(10, ge=1, le=100)
+    tags: list[Tag] | None = Field(default=None, max_length=64)
+    kinds: list[Kind] | None = None
+    collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
+
+
+class Accepted(BaseModel):
+    id: str
+    job_id: str | None
+    status: Literal["queued", "exists", "done"]
+
+
+class Memory(BaseModel):
+    id: str
+    cube: str
+    agent: str
+    tier: str
+    kind: str
+    content: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+    version: int
+    status: str
+    duplicate_of: str | None
+    source_ids: list[str]
+    tokens: int | None
+
+
+class MemoryPage(BaseModel):
+    items: list[Memory]
+    next_cursor: str | None
+
+
+class BatchItem(BaseModel):
+    id: str
+    status: str
+
+
+class BatchAccepted(BaseModel):
+    job_id: str
+    status: Literal["queued", "done", "failed"]
+    accepted: int
+    items: list[BatchItem]
+
+
+class Scores(BaseModel):
+    bm25: float | None
+    vector: float | None
+
+
+class SearchHit(BaseModel):
+    id: str
+    cube: str
+    content: str
+    score: float
+    scores: Scores
+    kind: str
+    tier: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: str
+    near_duplicates: list[str]
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHit]
+    took_ms: float
+
+
+class JobError(BaseModel):
+    id: str
+    code: str
+    message: str
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    total: int
+    done: int
+    failed: int
+    errors: list[JobError]
+    created_at: str
+    finished_at: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting"]
+    pending: int
+    in_flight_batches: int
+    batches_done: int
+    uptime_s: float
+    hot_vectors_mb: float
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

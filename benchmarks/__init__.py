@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures, writes JSON, and says which machine it ran on."""

@@ -1,0 +1,110 @@
+"""End-to-end ingest rate (first 202 -> all searchable) beside the raw encode rate of the same texts.
+
+    python -m benchmarks.ingest --out benchmarks/out/ingest.json [--n 2000] [--batch 250]
+
+Texts are LoCoMo turns (realistic chat lines). The raw rate is sentence-transformers encoding the
+same texts in this process, batched, on all cores, while the server sits idle; the end-to-end rate
+is the server's whole write path: intake log, parse, embed, dedupe, SQLite + Lance + tantivy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.progress import Progress
+
+from benchmarks.locomo_data import DEFAULT_PATH, load
+from benchmarks.machine import describe
+from benchmarks.server_process import start_server
+from pipeline.encoder import SentenceEncoder
+
+
+def texts_from_locomo(path: Path, n: int) -> list[str]:
+    turns, _ = load(path)
+    out = [f"{t.speaker}: {t.text}" for t in turns]
+    while len(out) < n:  # more than LoCoMo holds: number the repeats so none is an exact duplicate
+        out += [f"{t} (#{len(out) + i})" for i, t in enumerate(out[: n - len(out)])]
+    return out[:n]
+
+
+def encode_rate(texts: list[str], batch_size: int) -> float:
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", threads=os.cpu_count() or 1, batch_size=batch_size)
+    encoder.encode(texts[:64])  # warm up
+    start = time.perf_counter()
+    for i in range(0, len(texts), 512):
+        encoder.encode(texts[i : i + 512])
+    return len(texts) / (time.perf_counter() - start)
+
+
+def ingest_rate(url: str, texts: list[str], batch: int) -> dict[str, float]:
+    with httpx.Client(base_url=url, headers={"X-Agent-Id": "bench_ingest"}, timeout=120) as c, \
+            Progress(transient=True, console=None) as bar:
+        task = bar.add_task("ingest", total=len(texts))
+        accept_ms: list[float] = []
+        first = time.perf_counter()
+        jobs = []
+        for i in range(0, len(texts), batch):
+            t0 = time.perf_counter()
+            r = c.post("/v1/memories/batch", json={"items": [{"content": t, "kind": "message"} for t in texts[i : i + batch]]})
+            accept_ms.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+            jobs.append(r.json()["job_id"])
+        accepted = time.perf_counter() - first
+        while True:  # one light poll: the backlog, not every job
+            pending = c.get("/v1/health").json()["pending"]
+            bar.update(task, completed=len(texts) - pending)
+            if pending == 0:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - first
+        assert all(c.get(f"/v1/jobs/{j}").json()["status"] == "done" for j in jobs)
+        response = c.post("/v1/search", json={"query": texts[-1], "top_k": 5})
+        assert response.status_code == 200, response.text
+        probe = response.json()["results"]
+        assert any(h["content"] == texts[-1] for h in probe), "the last text is not searchable"
+    return {"rate": len(texts) / elapsed, "seconds": elapsed, "accept_seconds": accepted,
+            "accept_ms_per_batch": sum(accept_ms) / len(accept_ms)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=250, help="items per POST /v1/memories/batch")
+    ap.add_argument("--data", type=Path, default=DEFAULT_PATH, help="LoCoMo-format JSON for the texts")
+    ap.add_argument("--embed-batch", type=int, default=64)
+    args = ap.parse_args(argv)
+    texts = texts_from_locomo(args.data, args.n)
+    with tempfile.TemporaryDirectory(prefix="memos-bench-") as tmp:
+        server = start_server(Path(tmp) / "data", embed_batch_size=str(args.embed_batch))
+        try:
+            print("measuring raw encode rate (server idle) ...", file=sys.stderr)
+            raw = encode_rate(texts, args.embed_batch)
+            print("measuring end-to-end ingest ...", file=sys.stderr)
+            e2e = ingest_rate(server.url, texts, args.batch)
+        finally:
+            server.stop()
+    result = {
+        "benchmark": "ingest",
+        "n": len(texts),
+        "encode_rate": round(raw, 1),
+        "ingest": {k: round(v, 3) for k, v in e2e.items()},
+        "ratio": round(e2e["rate"] / raw, 3),
+        "machine": describe(),
+        "command": "python -m benchmarks.ingest " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"raw encode: {raw:.1f} texts/s | end to end: {e2e['rate']:.1f} texts/s | ratio {result['ratio']:.2f}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

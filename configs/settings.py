@@ -1,0 +1,89 @@
+"""The one typed place for settings: env prefix MEMOS_, defaults from configs/defaults.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+
+
+class Settings(BaseSettings):
+    """Server, pipeline and client settings; invalid values are rejected at construction."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMOS_", extra="ignore", frozen=True)
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    data_dir: Path
+    max_body_bytes: int = Field(ge=1024)
+    max_content_chars: int = Field(ge=1)
+    max_batch_items: int = Field(ge=1, le=100_000)
+    wait_timeout_s: float = Field(gt=0)
+
+    url: str
+    agent: str
+
+    ray_address: str
+    ray_num_cpus: int = Field(ge=0)
+    ray_object_store_mb: int = Field(ge=64)
+    ray_data_resource: str
+
+    n_shards: int = Field(ge=1, le=1024)
+    batch_max_items: int = Field(ge=1)
+    batch_linger_ms: int = Field(ge=0)
+    max_in_flight_batches: int = Field(ge=1)
+    embed_actors: int = Field(ge=1)
+    embed_batch_size: int = Field(ge=1)
+    embed_threads: int = Field(ge=0)
+    embed_nice: int = Field(ge=0, le=19)
+    near_duplicate_threshold: float = Field(gt=0, le=1)
+    lance_compact_every: int = Field(ge=1)
+
+    embed_model: str
+    query_threads: int = Field(ge=1)
+
+    search_candidates: int = Field(ge=1)
+    rrf_k: int = Field(ge=1)
+    hot_vectors_max_mb: int = Field(ge=0)
+    query_cache_size: int = Field(ge=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        extra = _extra_config_file()
+        if extra is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=extra))
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULTS_FILE))
+        return tuple(sources)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with some fields replaced, validated like a fresh construction."""
+        return Settings(**{**self.model_dump(), **changes})
+
+
+def _extra_config_file() -> Path | None:
+    import os
+
+    name = os.environ.get("MEMOS_CONFIG", "")
+    return Path(name) if name else None

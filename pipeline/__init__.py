@@ -1,0 +1,1 @@
+"""Pure logic of MemOS: record rules, the write-pipeline stages over Arrow batches, ranking."""

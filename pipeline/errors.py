@@ -1,0 +1,90 @@
+"""The domain error tree: every error a client can cause has a stable code and an HTTP status."""
+
+from __future__ import annotations
+
+
+class MemosError(Exception):
+    """Base of every MemOS error; `code` is stable for clients, `status` is its HTTP status."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(MemosError):
+    """The request is well-formed but a value breaks a rule."""
+
+    code = "invalid"
+    status = 422
+
+
+class MalformedRequest(MemosError):
+    """The body is not parseable JSON or has the wrong shape."""
+
+    code = "malformed_request"
+    status = 400
+
+
+class InvalidAgent(MemosError):
+    """The caller's agent id is not a valid agent id."""
+
+    code = "invalid_agent"
+    status = 400
+
+
+class NotFound(MemosError):
+    """The named thing does not exist, or the caller may not know that it does."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(MemosError):
+    """The change conflicts with the current state (for example a concurrent update)."""
+
+    code = "conflict"
+    status = 409
+
+
+class TooLarge(MemosError):
+    """The request body or one of its values is over a configured limit."""
+
+    code = "too_large"
+    status = 413
+
+
+class Unavailable(MemosError):
+    """The server is starting up or shutting down and cannot take this request now."""
+
+    code = "unavailable"
+    status = 503
+
+
+class WriteFailed(MemosError):
+    """The pipeline could not store an accepted write (a server fault; the job records it)."""
+
+    code = "write_failed"
+    status = 500
+
+
+class StoreError(MemosError):
+    """A storage engine failed; raised at the storage boundary with the engine's error as cause."""
+
+    code = "store_error"
+    status = 500
+
+
+ALL_ERRORS: tuple[type[MemosError], ...] = (
+    Invalid,
+    MalformedRequest,
+    InvalidAgent,
+    NotFound,
+    Conflict,
+    TooLarge,
+    Unavailable,
+    WriteFailed,
+    StoreError,
+)

@@ -1,0 +1,108 @@
+"""Parse stage: intake rows (JSON drafts) become typed rows with index text, hash and token count."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from pipeline.records import INTAKE_SCHEMA, PARSED_SCHEMA, Op
+
+CountTokens = Callable[[Sequence[str]], Sequence[int]]
+
+_SPACE = re.compile(r"\s+")
+
+
+def encode_draft(draft: dict[str, Any]) -> bytes:
+    return orjson.dumps(draft)
+
+
+def decode_draft(payload: bytes) -> dict[str, Any]:
+    value = orjson.loads(payload)
+    if not isinstance(value, dict):
+        raise ValueError("draft is not a JSON object")
+    return value
+
+
+def speaker_of(metadata: dict[str, Any]) -> str | None:
+    """Who said a message, when the client told us (`speaker`, else `role`)."""
+    for key in ("speaker", "role"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def render_index_text(kind: str, content: str, metadata: dict[str, Any]) -> str:
+    """The text that BM25 and the embedder see: the body plus who said it."""
+    speaker = speaker_of(metadata)
+    body = content.strip()
+    caption = metadata.get("caption")
+    if isinstance(caption, str) and caption.strip():
+        body = f"{body} [image: {caption.strip()}]"
+    return f"{speaker}: {body}" if speaker else body
+
+
+def content_hash(kind: str, content: str, metadata: dict[str, Any]) -> str:
+    """Identity of a memory's content for exact-duplicate detection.
+
+    Whitespace runs and case do not make two memories different; the kind and the speaker do
+    ("Yes." from two people is two memories).
+    """
+    normal = _SPACE.sub(" ", content).strip().casefold()
+    identity = "\x1f".join([kind, speaker_of(metadata) or "", normal])
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _parse_row(op: str, cube: str, memory_id: str, payload: bytes) -> dict[str, Any]:
+    draft = decode_draft(payload)
+    if draft.get("id") != memory_id or draft.get("cube") != cube:
+        raise ValueError("draft id or cube does not match its intake row")
+    row: dict[str, Any] = {"id": memory_id, "cube": cube, "agent": str(draft["agent"])}
+    if op == Op.DELETE:
+        return row
+    metadata = draft.get("metadata") or {}
+    kind, content = str(draft["kind"]), str(draft["content"])
+    row.update(
+        tier=str(draft["tier"]),
+        kind=kind,
+        content=content,
+        index_text=render_index_text(kind, content, metadata),
+        tags=[str(t) for t in draft.get("tags") or []],
+        metadata=orjson.dumps(metadata).decode(),
+        created_at=int(draft["created_at"]),
+        updated_at=int(draft.get("updated_at") or draft["created_at"]),
+        content_hash=content_hash(kind, content, metadata),
+        source_ids=[str(s) for s in draft.get("source_ids") or []],
+        base_version=draft.get("base_version"),
+        reembed=bool(draft.get("reembed", True)),
+    )
+    return row
+
+
+def parse_batch(batch: pa.RecordBatch, count_tokens: CountTokens) -> pa.RecordBatch:
+    """Decode each intake row's draft; a row that cannot be decoded carries an `error`."""
+    if not batch.schema.equals(INTAKE_SCHEMA):
+        raise TypeError(f"parse_batch expects the intake schema, got {batch.schema}")
+    rows: list[dict[str, Any]] = []
+    for entry in batch.to_pylist():
+        base = {"seq": entry["seq"], "job_id": entry["job_id"], "op": entry["op"]}
+        try:
+            if entry["op"] not in (Op.ADD, Op.UPDATE, Op.DELETE):
+                raise ValueError(f"unknown op {entry['op']!r}")
+            parsed = _parse_row(entry["op"], entry["cube"], entry["memory_id"], entry["payload"])
+            rows.append({**base, **parsed, "error": None})
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+            rows.append(
+                {**base, "id": entry["memory_id"], "cube": entry["cube"], "error": f"unparseable draft: {exc}"}
+            )
+    texts = [r["index_text"] for r in rows if r.get("index_text") is not None]
+    counts = iter(count_tokens(texts)) if texts else iter(())
+    for row in rows:
+        row["tokens"] = next(counts) if row.get("index_text") is not None else 0
+        row.setdefault("reembed", False)
+    return pa.RecordBatch.from_pylist(rows, schema=PARSED_SCHEMA)

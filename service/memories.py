@@ -1,0 +1,278 @@
+"""Writing and reading memories: accept into the intake log, wait when asked, read from the cube."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from configs import Settings
+from pipeline.errors import Conflict, Invalid, MemosError, NotFound, TooLarge, WriteFailed
+from pipeline.ids import check_job_id, new_job_id, new_memory_id, private_cube_id
+from pipeline.parse import encode_draft, render_index_text
+from pipeline.records import Kind, Op, Tier
+from pipeline.timefmt import now_ms, to_iso
+from service.group_commit import GroupCommitter
+from service.read_side import ReadSide
+from service.views import memory_view, pending_view
+from service.write_tracker import WriteTracker
+from storage.cube_store import decode_cursor
+from storage.intake_log import IntakeEntry, IntakeLog
+from storage.registry import Registry
+
+
+FAILURE_ERRORS: dict[str, type[MemosError]] = {"invalid": Invalid, "not_found": NotFound, "conflict": Conflict}
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    content: str
+    kind: str = Kind.NOTE.value
+    tier: str = Tier.TRACE.value
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    created_at: int | None = None
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryChanges:
+    content: str | None = None
+    kind: str | None = None
+    tags: tuple[str, ...] | None = None
+    metadata: dict[str, Any] | None = None
+    version: int | None = None  # the version the client read; a newer one stored is a conflict
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    job_id: str | None
+    status: str  # queued | exists | done
+    memory: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.memory is not None:
+            return self.memory
+        return {"id": self.id, "job_id": self.job_id, "status": self.status}
+
+
+class MemoryService:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        intake: IntakeLog,
+        committer: GroupCommitter,
+        tracker: WriteTracker,
+        read: ReadSide,
+    ) -> None:
+        self._settings, self._registry, self._intake = settings, registry, intake
+        self._committer, self._tracker, self._read = committer, tracker, read
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def own_cube(self, agent: str) -> str:
+        cube = private_cube_id(agent)
+        self._registry.ensure_private(cube, agent)
+        return cube
+
+    async def add(self, agent: str, new: NewMemory, wait: bool) -> Accepted:
+        cube = self.own_cube(agent)
+        self._check(new)
+        if new.id is not None:
+            earlier = self._earlier_write(cube, new.id)
+            if earlier is not None:
+                return await self._settled(cube, earlier, wait)
+        memory_id = new.id or new_memory_id()
+        job_id = new_job_id()
+        entry = IntakeEntry(job_id, Op.ADD, cube, memory_id, encode_draft(self._draft(agent, cube, memory_id, new)))
+        seqs = await self._committer.submit([(job_id, agent, "add", 1)], [entry])
+        accepted = Accepted(memory_id, job_id, "queued")
+        return await self._settled(cube, accepted, wait, seqs)
+
+    async def add_batch(self, agent: str, items: list[NewMemory], wait: bool) -> dict[str, Any]:
+        if not items:
+            raise Invalid("items must hold at least one memory")
+        if len(items) > self._settings.max_batch_items:
+            raise TooLarge(f"a batch holds at most {self._settings.max_batch_items} items, got {len(items)}")
+        cube = self.own_cube(agent)
+        for item in items:
+            self._check(item)
+        job_id = new_job_id()
+        results: list[dict[str, Any]] = []
+        entries: list[IntakeEntry] = []
+        seen: set[str] = set()
+        for new in items:
+            earlier = self._earlier_write(cube, new.id) if new.id is not None else None
+            if earlier is not None or (new.id is not None and new.id in seen):
+                results.append({"id": new.id, "status": earlier.status if earlier else "queued"})
+                continue
+            memory_id = new.id or new_memory_id()
+            seen.add(memory_id)
+            draft = encode_draft(self._draft(agent, cube, memory_id, new))
+            entries.append(IntakeEntry(job_id, Op.ADD, cube, memory_id, draft))
+            results.append({"id": memory_id, "status": "queued"})
+        seqs = await self._committer.submit([(job_id, agent, "batch", len(entries))], entries) if entries else []
+        status = "queued"
+        if wait and seqs:
+            states = await self._tracker.wait(seqs, self._settings.wait_timeout_s)
+            finished = all(s in ("done", "failed") for s in states.values())
+            status = ("failed" if "failed" in states.values() else "done") if finished else "queued"
+        elif not seqs:
+            status = "done"
+        return {"job_id": job_id, "status": status, "accepted": len(entries), "items": results}
+
+    async def update(self, agent: str, memory_id: str, changes: MemoryChanges) -> Accepted:
+        """Applies the change and answers with the new memory; a still-queued change answers 202."""
+        cube = self.own_cube(agent)
+        await self._settle_pending(cube, memory_id)
+        current = self._stored(cube, memory_id)
+        if changes.version is not None and changes.version != current["version"]:
+            raise Conflict(f"memory {memory_id} is at version {current['version']}, not {changes.version}")
+        merged = {
+            "content": current["content"] if changes.content is None else changes.content,
+            "kind": current["kind"] if changes.kind is None else changes.kind,
+            "tags": current["tags"] if changes.tags is None else list(changes.tags),
+            "metadata": current["metadata"] if changes.metadata is None else changes.metadata,
+        }
+        self._check(NewMemory(content=merged["content"], kind=merged["kind"]))
+        if all(merged[k] == current[k] for k in merged):
+            return Accepted(memory_id, None, "done", memory_view(current))
+        old_text = render_index_text(current["kind"], current["content"], current["metadata"])
+        new_text = render_index_text(merged["kind"], merged["content"], merged["metadata"])
+        draft = {
+            **{k: current[k] for k in ("id", "cube", "agent", "tier", "created_at", "source_ids")},
+            **merged,
+            "updated_at": now_ms(),
+            "base_version": current["version"],
+            "reembed": new_text != old_text,
+        }
+        accepted = await self._run_op(agent, cube, memory_id, Op.UPDATE, draft)
+        if accepted.status != "done":
+            return accepted
+        return replace(accepted, memory=memory_view(self._stored(cube, memory_id)))
+
+    async def delete(self, agent: str, memory_id: str) -> Accepted:
+        cube = self.own_cube(agent)
+        await self._settle_pending(cube, memory_id)
+        self._stored(cube, memory_id)
+        return await self._run_op(agent, cube, memory_id, Op.DELETE, {"id": memory_id, "cube": cube, "agent": agent})
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, agent: str, memory_id: str) -> dict[str, Any]:
+        cube = self.own_cube(agent)
+        with self._read.cube(cube) as store:
+            rec = store.get(memory_id) if store is not None else None
+        if rec is not None:
+            return memory_view(rec)
+        pending = self._intake.latest_add(cube, memory_id)
+        if pending is not None and pending.state == "pending":
+            return pending_view(pending.payload)
+        raise NotFound(f"memory {memory_id} does not exist")
+
+    def list(
+        self, agent: str, *, limit: int, cursor: str | None, tag: str | None, kind: str | None, status: str | None
+    ) -> dict[str, Any]:
+        cube = self.own_cube(agent)
+        if cursor is not None:
+            decode_cursor(cursor)  # a bad cursor is an error even where there is nothing to list
+        with self._read.cube(cube) as store:
+            if store is None:
+                return {"items": [], "next_cursor": None}
+            page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status)
+        return {"items": [memory_view(r) for r in page.items], "next_cursor": page.next_cursor}
+
+    def job(self, agent: str, job_id: str) -> dict[str, Any]:
+        job = self._intake.job(check_job_id(job_id))
+        if job is None or job.agent != agent:
+            raise NotFound(f"job {job_id} does not exist")
+        return {
+            "id": job.id,
+            "kind": job.kind,
+            "status": job.status,
+            "total": job.total,
+            "done": job.done,
+            "failed": job.failed,
+            "errors": self._intake.job_errors(job.id) if job.failed else [],
+            "created_at": to_iso(job.created_at),
+            "finished_at": to_iso(job.finished_at) if job.finished_at else None,
+        }
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _check(self, new: NewMemory) -> None:
+        if len(new.content) > self._settings.max_content_chars:
+            raise TooLarge(f"content has {len(new.content)} characters; the limit is {self._settings.max_content_chars}")
+        if not new.content.strip():
+            raise Invalid("content must not be empty")
+
+    def _draft(self, agent: str, cube: str, memory_id: str, new: NewMemory) -> dict[str, Any]:
+        created = new.created_at if new.created_at is not None else now_ms()
+        return {
+            "id": memory_id,
+            "cube": cube,
+            "agent": agent,
+            "tier": new.tier,
+            "kind": new.kind,
+            "content": new.content,
+            "tags": list(dict.fromkeys(new.tags)),
+            "metadata": new.metadata,
+            "created_at": created,
+            "updated_at": now_ms(),
+            "source_ids": list(new.source_ids),
+        }
+
+    def _earlier_write(self, cube: str, memory_id: str) -> Accepted | None:
+        """A write repeating an id is a no-op: it answers with the first write's state."""
+        with self._read.cube(cube) as store:
+            if store is not None and store.exists(memory_id):
+                return Accepted(memory_id, None, "exists")
+        pending = self._intake.latest_add(cube, memory_id)
+        if pending is not None and pending.state == "pending":
+            return Accepted(memory_id, pending.job_id, "queued")
+        return None
+
+    async def _settled(self, cube: str, accepted: Accepted, wait: bool, seqs: list[int] | None = None) -> Accepted:
+        if not wait:
+            return accepted
+        if seqs is None:
+            seqs = [seq for seq, _ in self._intake.pending_ops(cube, accepted.id)]
+        states = await self._tracker.wait(seqs, self._settings.wait_timeout_s)
+        for seq, state in states.items():
+            if state == "failed":
+                self._raise_failure(seq)
+        if any(state == "pending" for state in states.values()):
+            return accepted  # still going at the timeout: the 202 answer stands
+        with self._read.cube(cube) as store:
+            rec = store.get(accepted.id) if store is not None else None
+        if rec is None:
+            raise NotFound(f"memory {accepted.id} does not exist")
+        return replace(accepted, status="done", memory=memory_view(rec))
+
+    async def _settle_pending(self, cube: str, memory_id: str) -> None:
+        """Changes to a memory wait for the writes before them to land, so they apply in order."""
+        seqs = [seq for seq, _ in self._intake.pending_ops(cube, memory_id)]
+        if seqs:
+            await self._tracker.wait(seqs, self._settings.wait_timeout_s)
+
+    async def _run_op(self, agent: str, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
+        job_id = new_job_id()
+        entry = IntakeEntry(job_id, op, cube, memory_id, encode_draft(draft))
+        seqs = await self._committer.submit([(job_id, agent, op.value, 1)], [entry])
+        state = (await self._tracker.wait(seqs, self._settings.wait_timeout_s)).get(seqs[0])
+        if state == "failed":
+            self._raise_failure(seqs[0])
+        return Accepted(memory_id, job_id, "done" if state == "done" else "queued")
+
+    def _stored(self, cube: str, memory_id: str) -> dict[str, Any]:
+        with self._read.cube(cube) as store:
+            rec = store.get(memory_id) if store is not None else None
+        if rec is None:
+            raise NotFound(f"memory {memory_id} does not exist")
+        return rec
+
+    def _raise_failure(self, seq: int) -> None:
+        code, message = self._intake.failure_of(seq) or ("write_failed", "the write failed")
+        raise FAILURE_ERRORS.get(code, WriteFailed)(message)

@@ -1,0 +1,90 @@
+"""One front door's running parts, started in order and stopped in reverse.
+
+start(): data dir, intake log and registry; Ray and the stage actors while the query model loads;
+the read side; then the driver (which replays whatever the intake log still holds pending) and
+the group committer. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from actors import cluster
+from actors.pipeline_driver import Completion, PipelineDriver
+from configs import Settings
+from pipeline.encoder import model_spec
+from service.group_commit import GroupCommitter
+from service.memories import MemoryService
+from service.query_embedder import QueryEmbedder
+from service.read_side import ReadSide
+from service.reindex import Reindexer
+from service.search import SearchService
+from service.write_tracker import WriteTracker
+from storage.intake_log import IntakeLog
+from storage.paths import DataPaths
+from storage.registry import Registry, shard_for
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = DataPaths(settings.data_dir)
+        self.started_at = time.time()
+        self.ready = False
+
+    def start(self) -> None:
+        s = self.settings
+        self.paths.ensure()
+        self.intake = IntakeLog(self.paths.intake_db)
+        self.registry = Registry(self.paths.registry_db, s.n_shards)
+        dim = model_spec(s.embed_model).dim
+        shards = self.registry.shards()
+        with ThreadPoolExecutor(1) as pool:
+            embedder = pool.submit(QueryEmbedder, s.embed_model, s.query_threads, s.query_cache_size)
+            cluster.connect(s)
+            self.actors = cluster.spawn(s, shards, dim)
+            self.embedder = embedder.result()
+        self.read = ReadSide(self.paths, dim, s.hot_vectors_max_mb * 1024 * 1024)
+        for shard in shards:
+            self.read.open_shard(shard)
+        self.tracker = WriteTracker(self.intake)
+        self.driver = PipelineDriver(
+            self.intake,
+            self._route,
+            self.actors,
+            batch_max=s.batch_max_items,
+            linger_ms=s.batch_linger_ms,
+            max_in_flight=s.max_in_flight_batches,
+            on_complete=self._completed,
+        )
+        self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
+        self.memories = MemoryService(s, self.registry, self.intake, self.committer, self.tracker, self.read)
+        self.search = SearchService(s, self.registry, self.read, self.embedder)
+        self.reindexer = Reindexer(
+            self.paths, self.registry, self.intake, self.actors, self.driver, s.embed_model, self.read.mark_dirty
+        )
+        self.driver.start()
+        self.committer.start()
+        self.ready = True
+        log.info("memos ready: data in %s, %d pending entries to replay", s.data_dir, self.intake.pending_count())
+
+    def _route(self, cube_id: str) -> str:
+        cube = self.registry.get(cube_id)
+        return cube.shard if cube is not None else shard_for(cube_id, self.settings.n_shards)
+
+    def _completed(self, completion: Completion) -> None:
+        # Readers first, waiters second: a woken request must find the write searchable.
+        self.read.mark_dirty(completion.shard)
+        self.tracker.completed(completion)
+
+    def stop(self) -> None:
+        self.ready = False
+        for step in (self.committer.stop, self.driver.stop, cluster.shutdown, self.intake.close, self.registry.close):
+            try:
+                step()
+            except Exception:  # keep stopping the rest; the log says what failed
+                log.exception("error while stopping %s", getattr(step, "__qualname__", step))

@@ -1,0 +1,1 @@
+"""Adapters to the storage engines (apsw SQLite, LanceDB, tantivy); their types stay inside."""

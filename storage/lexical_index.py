@@ -1,0 +1,148 @@
+"""A shard's BM25 index (tantivy): one writer, held by the shard's write actor; readers elsewhere.
+
+Documents carry the cube id and filter fields; the body is indexed, not stored (SQLite has it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from pipeline.errors import StoreError
+from pipeline.filters import SearchFilter
+
+# Words as the en_stem tokenizer splits them at index time (any non-alphanumeric ends a word).
+_WORD = re.compile(r"\w+", re.UNICODE)
+_OPERATORS = {"AND", "OR", "NOT", "TO", "IN"}
+TEXT_TOKENIZER = "en_stem"
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("key", tokenizer_name="raw")  # cube + id: ids are unique per cube only
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("cube", stored=True, tokenizer_name="raw", fast=True)
+    sb.add_text_field("kind", tokenizer_name="raw")
+    sb.add_text_field("tier", tokenizer_name="raw")
+    sb.add_text_field("tags", tokenizer_name="raw")
+    sb.add_integer_field("created_at", indexed=True, fast=True)
+    sb.add_text_field("content", stored=False, tokenizer_name=TEXT_TOKENIZER)
+    return sb.build()
+
+
+def query_terms(text: str) -> str:
+    """User text as plain words: no field syntax, no operators, no wildcards; lowercase."""
+    return " ".join(w.lower() for w in _WORD.findall(text) if w.upper() not in _OPERATORS)
+
+
+def doc_key(cube: str, memory_id: str) -> str:
+    return f"{cube}\x1f{memory_id}"
+
+
+def _document(row: dict[str, Any]) -> tantivy.Document:
+    return tantivy.Document(
+        key=doc_key(row["cube"], row["id"]),
+        id=row["id"],
+        cube=row["cube"],
+        kind=row["kind"],
+        tier=row["tier"],
+        tags=list(row["tags"]),
+        created_at=int(row["created_at"]),
+        content=row["index_text"],
+    )
+
+
+def _open(path: Path, create: bool) -> tantivy.Index:
+    schema = build_schema()
+    try:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+            return tantivy.Index(schema, path=str(path), reuse=True)
+        return tantivy.Index.open(str(path))
+    except ValueError as exc:
+        raise StoreError(f"lexical index {path}: {exc}") from exc
+
+
+class LexicalWriter:
+    """Owns the shard's IndexWriter (tantivy allows one per index, across processes)."""
+
+    def __init__(self, path: Path, heap_bytes: int = 64_000_000) -> None:
+        self._index = _open(path, create=True)
+        self._writer = self._index.writer(heap_size=heap_bytes, num_threads=1)
+
+    def apply(self, upserts: Sequence[dict[str, Any]], deletes: Iterable[tuple[str, str]]) -> None:
+        """Delete then (re)add by id, committed once: readers see the whole batch or none of it."""
+        for cube, memory_id in deletes:
+            self._writer.delete_documents_by_term("key", doc_key(cube, memory_id))
+        for row in upserts:
+            self._writer.delete_documents_by_term("key", doc_key(row["cube"], row["id"]))
+            self._writer.add_document(_document(row))
+        self._writer.commit()
+
+    def rebuild(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Replace every document at one commit (readers switch atomically)."""
+        self._writer.delete_all_documents()
+        n = 0
+        for row in rows:
+            self._writer.add_document(_document(row))
+            n += 1
+        self._writer.commit()
+        return n
+
+    def close(self) -> None:
+        self._writer.wait_merging_threads()
+
+
+class LexicalReader:
+    def __init__(self, path: Path) -> None:
+        self._index = _open(path, create=False)
+        self._schema = self._index.schema
+
+    def reload(self) -> None:
+        self._index.reload()
+
+    def num_docs(self) -> int:
+        return self._index.searcher().num_docs
+
+    def search(
+        self, text: str, cubes: Sequence[str], limit: int, filt: SearchFilter | None = None
+    ) -> list[tuple[str, str, float]]:
+        """(cube, id, bm25) of the best matches among the given cubes."""
+        words = query_terms(text)
+        if not words or not cubes or limit <= 0:
+            return []
+        query, _ = self._index.parse_query_lenient(words, ["content"])
+        must = [(tantivy.Occur.Must, query)]
+        must.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "cube", list(cubes))))
+        must += self._filter_clauses(filt)
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(must), limit).hits
+        out = []
+        for score, address in hits:
+            doc = searcher.doc(address)
+            out.append((doc["cube"][0], doc["id"][0], float(score)))
+        return out
+
+    def _filter_clauses(self, filt: SearchFilter | None) -> list[tuple[Any, tantivy.Query]]:
+        if filt is None or filt.empty:
+            return []
+        clauses = []
+        for field, values in (("kind", filt.kinds), ("tier", filt.tiers), ("tags", filt.tags)):
+            if values:
+                clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, field, sorted(values))))
+        if filt.since is not None or filt.until is not None:
+            clauses.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(
+                        self._schema, "created_at", tantivy.FieldType.Integer,
+                        lower_bound=filt.since, upper_bound=filt.until,
+                        include_lower=True, include_upper=filt.until is None,
+                    ),
+                )
+            )
+        return clauses
