@@ -47,12 +47,19 @@ class MemoryPatch(Strict):
         return self
 
 
+class RankingIn(Strict):
+    """Per-request ranking overrides (for ablations and debugging); omitted fields use the server's."""
+
+    channels: list[Literal["bm25", "vector"]] | None = Field(default=None, min_length=1)
+
+
 class SearchIn(Strict):
     query: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     top_k: int = Field(10, ge=1, le=100)
     tags: list[Tag] | None = Field(default=None, max_length=64)
     kinds: list[Kind] | None = None
     collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
+    ranking: RankingIn | None = None
 
 
 class Accepted(BaseModel):

@@ -8,8 +8,9 @@ from typing import Any
 
 from configs import Settings
 from pipeline.filters import SearchFilter
-from pipeline.fusion import Fused, reciprocal_rank_fusion
+from pipeline.fusion import Fused
 from pipeline.ids import private_cube_id
+from pipeline.ranking import RankingConfig, rank
 from pipeline.records import Status
 from pipeline.timefmt import to_iso
 from service.query_embedder import QueryEmbedder
@@ -23,6 +24,7 @@ class SearchRequest:
     top_k: int = 10
     filter: SearchFilter = SearchFilter()
     collapse: bool = True
+    ranking: RankingConfig | None = None  # None: the server's configured ranking
 
 
 class SearchService:
@@ -34,14 +36,25 @@ class SearchService:
         cube = self._registry.get(private_cube_id(agent))
         if cube is None:
             return {"results": [], "took_ms": 0.0}
-        n = max(self._settings.search_candidates, req.top_k * 3)
-        readers = self._read.shard(cube.shard)
-        bm25 = [((c, i), s) for c, i, s in readers.lexical.search(req.query, [cube.id], n, req.filter)]
-        query_vector = self._embedder.embed(req.query)
-        vector = [((cube.id, i), s) for i, s in self._read.vector_search(cube.id, cube.shard, query_vector, n, req.filter)]
-        fused = reciprocal_rank_fusion(bm25, vector, k=self._settings.rrf_k)
+        config = req.ranking or RankingConfig(rrf_k=self._settings.rrf_k)
+        bm25, vector = self._candidates(cube.id, cube.shard, req, config)
+        fused = rank(bm25, vector, config)
         results = self._materialize(cube.id, fused[: req.top_k * 3 + 10], req)
         return {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 3)}
+
+    def _candidates(
+        self, cube: str, shard: str, req: SearchRequest, config: RankingConfig
+    ) -> tuple[list[tuple[tuple[str, str], float]], list[tuple[tuple[str, str], float]]]:
+        """Each channel's best candidates in one cube, keyed (cube, id), best first."""
+        n = max(self._settings.search_candidates, req.top_k * 3)
+        bm25, vector = [], []
+        if "bm25" in config.channels:
+            hits = self._read.shard(shard).lexical.search(req.query, [cube], n, req.filter)
+            bm25 = [((c, i), s) for c, i, s in hits]
+        if "vector" in config.channels:
+            query_vector = self._embedder.embed(req.query)
+            vector = [((cube, i), s) for i, s in self._read.vector_search(cube, shard, query_vector, n, req.filter)]
+        return bm25, vector
 
     def _materialize(self, cube: str, fused: list[Fused], req: SearchRequest) -> list[dict[str, Any]]:
         ids = [f.key[1] for f in fused]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.deps import AgentDep, RuntimeDep
 from api.schemas import ErrorOut, SearchIn, SearchOut
 from pipeline.filters import SearchFilter
+from pipeline.ranking import RankingConfig
 from service.search import SearchRequest
 
 router = APIRouter(prefix="/v1", tags=["search"], responses={422: {"model": ErrorOut}})
@@ -18,4 +19,7 @@ def search(body: SearchIn, rt: RuntimeDep, agent: AgentDep) -> dict:
         kinds=frozenset(k.value for k in body.kinds) if body.kinds else None,
         tags=frozenset(body.tags) if body.tags else None,
     )
-    return rt.search.search(agent, SearchRequest(body.query, body.top_k, filt, body.collapse))
+    ranking = None
+    if body.ranking is not None and body.ranking.channels:
+        ranking = RankingConfig(channels=tuple(dict.fromkeys(body.ranking.channels)), rrf_k=rt.settings.rrf_k)
+    return rt.search.search(agent, SearchRequest(body.query, body.top_k, filt, body.collapse, ranking))

@@ -138,3 +138,12 @@ def test_health_reports_the_backlog(server):
     with server.client() as c:
         health = c.get("/v1/health").json()
     assert health["status"] == "ok" and health["pending"] >= 0 and health["uptime_s"] > 0
+
+
+def test_ranking_channels_can_be_chosen_per_request(alice):
+    alice.post("/v1/memories?wait=true", json={"content": "The orange submarine surfaced near Oslo"})
+    bm25_only = alice.post("/v1/search", json={"query": "orange submarine", "ranking": {"channels": ["bm25"]}})
+    vector_only = alice.post("/v1/search", json={"query": "orange submarine", "ranking": {"channels": ["vector"]}})
+    assert all(h["scores"]["vector"] is None for h in bm25_only.json()["results"])
+    assert all(h["scores"]["bm25"] is None for h in vector_only.json()["results"])
+    assert bm25_only.json()["results"][0]["content"] == vector_only.json()["results"][0]["content"]
