@@ -24,6 +24,9 @@ class DedupeStage:
         self._index.apply(changes)
         return out
 
+    def forget_cube(self, cube: str) -> None:
+        self._index.forget_cube(cube)
+
     def reset(self) -> None:
         """Forget everything (after a re-embed); cubes reload from their files when next seen."""
         self._index.clear()

@@ -64,6 +64,16 @@ class ShardWriter:
     def store_embeddings(self, cube: str, ids: list[str], vectors: np.ndarray) -> int:
         return self._store(cube).set_embeddings(ids, vectors, self._model)
 
+    def drop_cube(self, cube: str) -> None:
+        """Remove a deleted cube's file and every index entry it had in this shard."""
+        store = self._stores.pop(cube, None)
+        if store is not None:
+            store.close()
+        self._lexical.drop_cube(cube)
+        self._vectors.drop_cube(cube)
+        for path in self._paths.cube_files(cube):
+            path.unlink(missing_ok=True)
+
     def rebuild(self, cubes: list[str]) -> dict[str, int]:
         """Rebuild this shard's Lance table and tantivy index from the given cubes' SQLite files."""
         present = [c for c in cubes if self._paths.cube_db(c).exists()]

@@ -16,9 +16,12 @@ class ApiError(Exception):
 
 
 class MemosClient:
-    def __init__(self, url: str, agent: str, timeout: float = 120.0) -> None:
+    def __init__(self, url: str, agent: str, timeout: float = 120.0, api_key: str = "") -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, headers={"X-Agent-Id": agent})
+        headers = {"X-Agent-Id": agent}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
     def __enter__(self) -> "MemosClient":
         return self
@@ -32,7 +35,10 @@ class MemosClient:
             response = self._http.request(method, path, json=json, params=clean)
         except httpx.TransportError as exc:
             raise ApiError("unreachable", f"cannot reach MemOS at {self.url} ({type(exc).__name__})") from exc
-        body = response.json() if response.content else None
+        if response.headers.get("content-type", "").startswith("application/json"):
+            body = response.json() if response.content else None
+        else:
+            body = response.content
         if response.status_code >= 400:
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
             raise ApiError(error.get("code", "error"), error.get("message", response.text[:200]), response.status_code)

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the running runtime and the caller's identity."""
+"""Request-scoped dependencies: the running runtime and the authenticated caller."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from pipeline.errors import Unavailable
-from pipeline.ids import check_agent_id
+from pipeline.access import Caller
+from pipeline.errors import Forbidden, Unavailable
 from service.runtime import Runtime
 
 
@@ -18,9 +18,21 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def agent(x_agent_id: Annotated[str | None, Header(description="The calling agent (until keys are set up).")] = None) -> str:
-    return check_agent_id("default" if x_agent_id is None else x_agent_id)
+def caller(
+    rt: Annotated[Runtime, Depends(runtime)],
+    authorization: Annotated[str | None, Header(description="`Bearer <API key>` when auth is on.")] = None,
+    x_agent_id: Annotated[str | None, Header(description="The calling agent, honoured only while auth is off.")] = None,
+) -> Caller:
+    return rt.auth.caller(authorization, x_agent_id)
+
+
+def operator(rt: Annotated[Runtime, Depends(runtime)], who: Annotated[Caller, Depends(caller)]) -> Caller:
+    """Server-wide operations: an admin key when auth is on; anyone on a loopback-only, keyless server."""
+    if rt.auth.enabled() and not who.admin:
+        raise Forbidden("this needs an admin key")
+    return who
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
-AgentDep = Annotated[str, Depends(agent)]
+CallerDep = Annotated[Caller, Depends(caller)]
+OperatorDep = Annotated[Caller, Depends(operator)]

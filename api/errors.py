@@ -41,7 +41,10 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 async def _memos_error(_: Request, exc: MemosError) -> JSONResponse:
     if exc.status >= 500:
         log.error("server error %s: %s", exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,10 @@ from pipeline.ids import MEMORY_ID
 from pipeline.records import Kind
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+# Any string up to this length reaches the service, which answers a malformed cube id with 422
+# and an unknown or unreadable one with 404.
+CubeId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+AgentId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 MemoryId = Annotated[str, StringConstraints(pattern=f"^{MEMORY_ID.pattern}$")]
 Content = Annotated[str, StringConstraints(min_length=1)]
 
@@ -27,10 +31,12 @@ class MemoryIn(Strict):
     id: MemoryId | None = Field(default=None, description="Client-chosen id; repeating it is a no-op.")
     created_at: datetime | None = Field(default=None, description="When it happened (default: now).")
     source_ids: list[MemoryId] = Field(default_factory=list, max_length=100)
+    cube: CubeId | None = Field(default=None, description="Target cube (you need write); default: your own.")
 
 
 class BatchIn(Strict):
     items: list[MemoryIn] = Field(max_length=100_000)
+    cube: CubeId | None = Field(default=None, description="Default target cube for items that name none.")
 
 
 class MemoryPatch(Strict):
@@ -60,6 +66,14 @@ class SearchIn(Strict):
     kinds: list[Kind] | None = None
     collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
     ranking: RankingIn | None = None
+    cubes: list[CubeId] | None = Field(
+        default=None, max_length=64, description="Cubes to search (each needs read); default: yours plus mounts."
+    )
+
+
+class ShareIn(Strict):
+    to: CubeId = Field(description="The cube to copy the memory into (you need write).")
+    from_cube: CubeId | None = Field(default=None, description="The cube holding the memory, if not found by id.")
 
 
 class Accepted(BaseModel):
@@ -143,6 +157,60 @@ class Job(BaseModel):
     errors: list[JobError]
     created_at: str
     finished_at: str | None
+
+
+class CubeIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class CubePatch(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CubeOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    kind: Literal["private", "kb"]
+    owner: str
+    shard: str
+    created_at: str
+    role: Literal["read", "write", "admin"] | None
+    mounted: bool
+
+
+class MemberIn(Strict):
+    agent: AgentId
+    role: Literal["read", "write", "admin"]
+
+
+class MemberOut(BaseModel):
+    agent: str
+    role: Literal["read", "write", "admin"]
+    granted_by: str
+    created_at: str
+
+
+class MountIn(Strict):
+    cube: CubeId
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    cube: str | None
+    target: str | None
+    memory_id: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEventOut]
+    next_before: int | None
 
 
 class Health(BaseModel):

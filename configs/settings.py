@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     url: str
     agent: str
+    api_key: str = Field(repr=False)
 
     ray_address: str
     ray_num_cpus: int = Field(ge=0)

@@ -35,6 +35,20 @@ class InvalidAgent(MemosError):
     status = 400
 
 
+class Unauthorized(MemosError):
+    """No valid API key was presented while authentication is on."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(MemosError):
+    """The caller is known and may know the thing exists, but lacks the role this needs."""
+
+    code = "forbidden"
+    status = 403
+
+
 class NotFound(MemosError):
     """The named thing does not exist, or the caller may not know that it does."""
 
@@ -81,6 +95,8 @@ ALL_ERRORS: tuple[type[MemosError], ...] = (
     Invalid,
     MalformedRequest,
     InvalidAgent,
+    Unauthorized,
+    Forbidden,
     NotFound,
     Conflict,
     TooLarge,

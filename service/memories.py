@@ -1,4 +1,8 @@
-"""Writing and reading memories: accept into the intake log, wait when asked, read from the cube."""
+"""Writing and reading memories: accept into the intake log, wait when asked, read from the cube.
+
+Every call names a caller; the cube it touches is the caller's own unless it names another,
+which the caller must hold a role on (service/access.py).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,21 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from configs import Settings
+from pipeline.access import Caller, Role
 from pipeline.errors import Conflict, Invalid, MemosError, NotFound, TooLarge, WriteFailed
-from pipeline.ids import check_job_id, new_job_id, new_memory_id, private_cube_id
+from pipeline.ids import check_job_id, new_job_id, new_memory_id
 from pipeline.parse import encode_draft, render_index_text
 from pipeline.records import Kind, Op, Tier
 from pipeline.timefmt import now_ms, to_iso
+from service.access import Access
 from service.group_commit import GroupCommitter
 from service.read_side import ReadSide
 from service.views import memory_view, pending_view
 from service.write_tracker import WriteTracker
+from storage.audit_log import AuditLog
 from storage.cube_store import decode_cursor
 from storage.intake_log import IntakeEntry, IntakeLog
-from storage.registry import Registry
-
+from storage.registry import Cube
 
 FAILURE_ERRORS: dict[str, type[MemosError]] = {"invalid": Invalid, "not_found": NotFound, "conflict": Conflict}
 
@@ -33,6 +39,7 @@ class NewMemory:
     id: str | None = None
     created_at: int | None = None
     source_ids: tuple[str, ...] = ()
+    cube: str | None = None  # None: the caller's own cube
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Accepted:
     job_id: str | None
     status: str  # queued | exists | done
     memory: dict[str, Any] | None = None
+    cube: str | None = None
 
     def body(self) -> dict[str, Any]:
         if self.memory is not None:
@@ -61,24 +69,20 @@ class MemoryService:
     def __init__(
         self,
         settings: Settings,
-        registry: Registry,
+        access: Access,
         intake: IntakeLog,
         committer: GroupCommitter,
         tracker: WriteTracker,
         read: ReadSide,
+        audit: AuditLog,
     ) -> None:
-        self._settings, self._registry, self._intake = settings, registry, intake
-        self._committer, self._tracker, self._read = committer, tracker, read
+        self._settings, self._access, self._intake = settings, access, intake
+        self._committer, self._tracker, self._read, self._audit = committer, tracker, read, audit
 
     # --- writes ------------------------------------------------------------------------------
 
-    def own_cube(self, agent: str) -> str:
-        cube = private_cube_id(agent)
-        self._registry.ensure_private(cube, agent)
-        return cube
-
-    async def add(self, agent: str, new: NewMemory, wait: bool) -> Accepted:
-        cube = self.own_cube(agent)
+    async def add(self, caller: Caller, new: NewMemory, wait: bool) -> Accepted:
+        cube = self._access.require(caller, new.cube, Role.WRITE).id
         self._check(new)
         if new.id is not None:
             earlier = self._earlier_write(cube, new.id)
@@ -86,34 +90,34 @@ class MemoryService:
                 return await self._settled(cube, earlier, wait)
         memory_id = new.id or new_memory_id()
         job_id = new_job_id()
-        entry = IntakeEntry(job_id, Op.ADD, cube, memory_id, encode_draft(self._draft(agent, cube, memory_id, new)))
-        seqs = await self._committer.submit([(job_id, agent, "add", 1)], [entry])
-        accepted = Accepted(memory_id, job_id, "queued")
-        return await self._settled(cube, accepted, wait, seqs)
+        draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
+        seqs = await self._committer.submit([(job_id, caller.agent, "add", 1)], [IntakeEntry(job_id, Op.ADD, cube, memory_id, draft)])
+        return await self._settled(cube, Accepted(memory_id, job_id, "queued", cube=cube), wait, seqs)
 
-    async def add_batch(self, agent: str, items: list[NewMemory], wait: bool) -> dict[str, Any]:
+    async def add_batch(self, caller: Caller, items: list[NewMemory], wait: bool) -> dict[str, Any]:
         if not items:
             raise Invalid("items must hold at least one memory")
         if len(items) > self._settings.max_batch_items:
             raise TooLarge(f"a batch holds at most {self._settings.max_batch_items} items, got {len(items)}")
-        cube = self.own_cube(agent)
+        cubes = {c: self._access.require(caller, c, Role.WRITE).id for c in {i.cube for i in items}}
         for item in items:
             self._check(item)
         job_id = new_job_id()
         results: list[dict[str, Any]] = []
         entries: list[IntakeEntry] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for new in items:
+            cube = cubes[new.cube]
             earlier = self._earlier_write(cube, new.id) if new.id is not None else None
-            if earlier is not None or (new.id is not None and new.id in seen):
+            if earlier is not None or (new.id is not None and (cube, new.id) in seen):
                 results.append({"id": new.id, "status": earlier.status if earlier else "queued"})
                 continue
             memory_id = new.id or new_memory_id()
-            seen.add(memory_id)
-            draft = encode_draft(self._draft(agent, cube, memory_id, new))
+            seen.add((cube, memory_id))
+            draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
             entries.append(IntakeEntry(job_id, Op.ADD, cube, memory_id, draft))
             results.append({"id": memory_id, "status": "queued"})
-        seqs = await self._committer.submit([(job_id, agent, "batch", len(entries))], entries) if entries else []
+        seqs = await self._committer.submit([(job_id, caller.agent, "batch", len(entries))], entries) if entries else []
         status = "queued"
         if wait and seqs:
             states = await self._tracker.wait(seqs, self._settings.wait_timeout_s)
@@ -123,11 +127,10 @@ class MemoryService:
             status = "done"
         return {"job_id": job_id, "status": status, "accepted": len(entries), "items": results}
 
-    async def update(self, agent: str, memory_id: str, changes: MemoryChanges) -> Accepted:
+    async def update(self, caller: Caller, memory_id: str, changes: MemoryChanges, cube_id: str | None = None) -> Accepted:
         """Applies the change and answers with the new memory; a still-queued change answers 202."""
-        cube = self.own_cube(agent)
-        await self._settle_pending(cube, memory_id)
-        current = self._stored(cube, memory_id)
+        cube = await self._writable_home(caller, memory_id, cube_id)
+        current = self._stored(cube.id, memory_id)
         if changes.version is not None and changes.version != current["version"]:
             raise Conflict(f"memory {memory_id} is at version {current['version']}, not {changes.version}")
         merged = {
@@ -138,7 +141,7 @@ class MemoryService:
         }
         self._check(NewMemory(content=merged["content"], kind=merged["kind"]))
         if all(merged[k] == current[k] for k in merged):
-            return Accepted(memory_id, None, "done", memory_view(current))
+            return Accepted(memory_id, None, "done", memory_view(current), cube.id)
         old_text = render_index_text(current["kind"], current["content"], current["metadata"])
         new_text = render_index_text(merged["kind"], merged["content"], merged["metadata"])
         draft = {
@@ -148,45 +151,68 @@ class MemoryService:
             "base_version": current["version"],
             "reembed": new_text != old_text,
         }
-        accepted = await self._run_op(agent, cube, memory_id, Op.UPDATE, draft)
+        accepted = await self._run_op(caller, cube.id, memory_id, Op.UPDATE, draft)
         if accepted.status != "done":
             return accepted
-        return replace(accepted, memory=memory_view(self._stored(cube, memory_id)))
+        return replace(accepted, memory=memory_view(self._stored(cube.id, memory_id)))
 
-    async def delete(self, agent: str, memory_id: str) -> Accepted:
-        cube = self.own_cube(agent)
-        await self._settle_pending(cube, memory_id)
-        self._stored(cube, memory_id)
-        return await self._run_op(agent, cube, memory_id, Op.DELETE, {"id": memory_id, "cube": cube, "agent": agent})
+    async def delete(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> Accepted:
+        cube = await self._writable_home(caller, memory_id, cube_id)
+        self._stored(cube.id, memory_id)
+        draft = {"id": memory_id, "cube": cube.id, "agent": caller.agent}
+        return await self._run_op(caller, cube.id, memory_id, Op.DELETE, draft)
+
+    async def share(self, caller: Caller, memory_id: str, to_cube: str, from_cube: str | None) -> Accepted:
+        """Copy a memory the caller can read into a cube it can write, with provenance back."""
+        source = self._find(caller, memory_id, from_cube)
+        target = self._access.require(caller, to_cube, Role.WRITE)
+        rec = self._stored(source.id, memory_id)
+        copy = NewMemory(
+            content=rec["content"],
+            kind=rec["kind"],
+            tier=rec["tier"],
+            tags=tuple(rec["tags"]),
+            metadata={**rec["metadata"], "shared_from": {"cube": source.id, "id": memory_id}},
+            created_at=rec["created_at"],
+            source_ids=(memory_id,),
+            cube=target.id,
+        )
+        accepted = await self.add(caller, copy, wait=True)
+        # Recorded on the source cube: its admins see who copied what out, and to where.
+        self._audit.record(caller.agent, "memory.share", cube=source.id, memory_id=memory_id,
+                           details={"to_cube": target.id, "new_id": accepted.id})
+        return accepted
 
     # --- reads -------------------------------------------------------------------------------
 
-    def get(self, agent: str, memory_id: str) -> dict[str, Any]:
-        cube = self.own_cube(agent)
-        with self._read.cube(cube) as store:
-            rec = store.get(memory_id) if store is not None else None
-        if rec is not None:
-            return memory_view(rec)
-        pending = self._intake.latest_add(cube, memory_id)
-        if pending is not None and pending.state == "pending":
-            return pending_view(pending.payload)
+    def get(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> dict[str, Any]:
+        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
+        for cube in cubes:
+            with self._read.cube(cube.id) as store:
+                rec = store.get(memory_id) if store is not None else None
+            if rec is not None:
+                return memory_view(rec)
+            pending = self._intake.latest_add(cube.id, memory_id)
+            if pending is not None and pending.state == "pending":
+                return pending_view(pending.payload)
         raise NotFound(f"memory {memory_id} does not exist")
 
     def list(
-        self, agent: str, *, limit: int, cursor: str | None, tag: str | None, kind: str | None, status: str | None
+        self, caller: Caller, *, cube_id: str | None = None, limit: int, cursor: str | None, tag: str | None,
+        kind: str | None, status: str | None,
     ) -> dict[str, Any]:
-        cube = self.own_cube(agent)
+        cube = self._access.require(caller, cube_id, Role.READ)
         if cursor is not None:
             decode_cursor(cursor)  # a bad cursor is an error even where there is nothing to list
-        with self._read.cube(cube) as store:
+        with self._read.cube(cube.id) as store:
             if store is None:
                 return {"items": [], "next_cursor": None}
             page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status)
         return {"items": [memory_view(r) for r in page.items], "next_cursor": page.next_cursor}
 
-    def job(self, agent: str, job_id: str) -> dict[str, Any]:
+    def job(self, caller: Caller, job_id: str) -> dict[str, Any]:
         job = self._intake.job(check_job_id(job_id))
-        if job is None or job.agent != agent:
+        if job is None or job.agent != caller.agent:
             raise NotFound(f"job {job_id} does not exist")
         return {
             "id": job.id,
@@ -201,6 +227,25 @@ class MemoryService:
         }
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _find(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
+        """The readable cube that holds this memory (a named cube, or the first in lookup order)."""
+        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
+        for cube in cubes:
+            with self._read.cube(cube.id) as store:
+                if store is not None and store.exists(memory_id):
+                    return cube
+            if self._intake.pending_ops(cube.id, memory_id):
+                return cube
+        raise NotFound(f"memory {memory_id} does not exist")
+
+    async def _writable_home(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
+        """Where a change to this memory applies, once earlier writes to it have landed."""
+        cube = self._find(caller, memory_id, cube_id)
+        # The caller can read this memory, so a 403 reveals nothing it could not see.
+        self._access.require(caller, cube.id, Role.WRITE)
+        await self._settle_pending(cube.id, memory_id)
+        return cube
 
     def _check(self, new: NewMemory) -> None:
         if len(new.content) > self._settings.max_content_chars:
@@ -228,10 +273,10 @@ class MemoryService:
         """A write repeating an id is a no-op: it answers with the first write's state."""
         with self._read.cube(cube) as store:
             if store is not None and store.exists(memory_id):
-                return Accepted(memory_id, None, "exists")
+                return Accepted(memory_id, None, "exists", cube=cube)
         pending = self._intake.latest_add(cube, memory_id)
         if pending is not None and pending.state == "pending":
-            return Accepted(memory_id, pending.job_id, "queued")
+            return Accepted(memory_id, pending.job_id, "queued", cube=cube)
         return None
 
     async def _settled(self, cube: str, accepted: Accepted, wait: bool, seqs: list[int] | None = None) -> Accepted:
@@ -245,11 +290,7 @@ class MemoryService:
                 self._raise_failure(seq)
         if any(state == "pending" for state in states.values()):
             return accepted  # still going at the timeout: the 202 answer stands
-        with self._read.cube(cube) as store:
-            rec = store.get(accepted.id) if store is not None else None
-        if rec is None:
-            raise NotFound(f"memory {accepted.id} does not exist")
-        return replace(accepted, status="done", memory=memory_view(rec))
+        return replace(accepted, status="done", memory=memory_view(self._stored(cube, accepted.id)))
 
     async def _settle_pending(self, cube: str, memory_id: str) -> None:
         """Changes to a memory wait for the writes before them to land, so they apply in order."""
@@ -257,14 +298,14 @@ class MemoryService:
         if seqs:
             await self._tracker.wait(seqs, self._settings.wait_timeout_s)
 
-    async def _run_op(self, agent: str, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
+    async def _run_op(self, caller: Caller, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
         job_id = new_job_id()
         entry = IntakeEntry(job_id, op, cube, memory_id, encode_draft(draft))
-        seqs = await self._committer.submit([(job_id, agent, op.value, 1)], [entry])
+        seqs = await self._committer.submit([(job_id, caller.agent, op.value, 1)], [entry])
         state = (await self._tracker.wait(seqs, self._settings.wait_timeout_s)).get(seqs[0])
         if state == "failed":
             self._raise_failure(seqs[0])
-        return Accepted(memory_id, job_id, "done" if state == "done" else "queued")
+        return Accepted(memory_id, job_id, "done" if state == "done" else "queued", cube=cube)
 
     def _stored(self, cube: str, memory_id: str) -> dict[str, Any]:
         with self._read.cube(cube) as store:

@@ -47,6 +47,7 @@ class ReadSide:
         self._hot: OrderedDict[str, _HotCube] = OrderedDict()
         self._hot_lock = threading.Lock()
         self._local = threading.local()
+        self._generation = 0  # bumped when a cube is deleted: thread-local handles reopen
 
     # --- shards ------------------------------------------------------------------------------
 
@@ -74,10 +75,21 @@ class ReadSide:
 
     # --- cube files --------------------------------------------------------------------------
 
+    def forget_cube(self, cube_id: str) -> None:
+        """A deleted cube: drop its hot vectors, and make every thread reopen (or miss) its file."""
+        with self._hot_lock:
+            self._hot.pop(cube_id, None)
+        self._generation += 1
+
     @contextmanager
     def cube(self, cube_id: str) -> Iterator[CubeStore | None]:
         """This thread's read connection to a cube's file; None when the cube has no file yet."""
         stores: OrderedDict[str, CubeStore] = getattr(self._local, "stores", None) or OrderedDict()
+        if getattr(self._local, "generation", None) != self._generation:
+            for old in stores.values():
+                old.close()
+            stores = OrderedDict()
+            self._local.generation = self._generation
         self._local.stores = stores
         store = stores.pop(cube_id, None)
         if store is None:

@@ -11,10 +11,15 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import ray
+
 from actors import cluster
 from actors.pipeline_driver import Completion, PipelineDriver
 from configs import Settings
 from pipeline.encoder import model_spec
+from service.access import Access
+from service.auth import Authenticator
+from service.cubes import CubeService
 from service.group_commit import GroupCommitter
 from service.memories import MemoryService
 from service.query_embedder import QueryEmbedder
@@ -22,9 +27,11 @@ from service.read_side import ReadSide
 from service.reindex import Reindexer
 from service.search import SearchService
 from service.write_tracker import WriteTracker
+from storage.api_keys import ApiKeys
+from storage.audit_log import AuditLog
 from storage.intake_log import IntakeLog
 from storage.paths import DataPaths
-from storage.registry import Registry, shard_for
+from storage.registry import Cube, Registry, shard_for
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,10 @@ class Runtime:
         self.paths.ensure()
         self.intake = IntakeLog(self.paths.intake_db)
         self.registry = Registry(self.paths.registry_db, s.n_shards)
+        self.keys = ApiKeys(self.paths.registry_db)
+        self.audit = AuditLog(self.paths.registry_db)
+        self.auth = Authenticator(self.keys, s.host)
+        self.access = Access(self.registry)
         dim = model_spec(s.embed_model).dim
         shards = self.registry.shards()
         with ThreadPoolExecutor(1) as pool:
@@ -62,8 +73,9 @@ class Runtime:
             on_complete=self._completed,
         )
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
-        self.memories = MemoryService(s, self.registry, self.intake, self.committer, self.tracker, self.read)
-        self.search = SearchService(s, self.registry, self.read, self.embedder)
+        self.memories = MemoryService(s, self.access, self.intake, self.committer, self.tracker, self.read, self.audit)
+        self.search = SearchService(s, self.access, self.read, self.embedder)
+        self.cubes = CubeService(self.registry, self.access, self.audit, self.read, self._drop_cube)
         self.reindexer = Reindexer(
             self.paths, self.registry, self.intake, self.actors, self.driver, s.embed_model, self.read.mark_dirty
         )
@@ -81,9 +93,25 @@ class Runtime:
         self.read.mark_dirty(completion.shard)
         self.tracker.completed(completion)
 
+    def _drop_cube(self, cube: Cube) -> None:
+        """Remove a deleted cube everywhere, with the pipeline paused so no write recreates it."""
+        self.driver.pause()
+        try:
+            failed = self.intake.fail_pending_for_cube(cube.id, "not_found", f"cube {cube.id} was deleted")
+            ray.get([
+                self.actors.write[cube.shard].drop_cube.remote(cube.id),
+                self.actors.dedupe[cube.shard].forget_cube.remote(cube.id),
+            ])
+            self.read.forget_cube(cube.id)
+            self._completed(Completion(cube.shard, [], failed, [cube.id]))
+        finally:
+            self.driver.resume()
+
     def stop(self) -> None:
         self.ready = False
-        for step in (self.committer.stop, self.driver.stop, cluster.shutdown, self.intake.close, self.registry.close):
+        steps = (self.committer.stop, self.driver.stop, cluster.shutdown, self.intake.close, self.registry.close,
+                 self.keys.close, self.audit.close)
+        for step in steps:
             try:
                 step()
             except Exception:  # keep stopping the rest; the log says what failed

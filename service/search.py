@@ -1,21 +1,25 @@
-"""Hybrid search: BM25 and vector candidates per cube, fused, collapsed, cut to top_k."""
+"""Hybrid search: BM25 and vector candidates from every cube searched, fused, collapsed, cut to top_k."""
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from configs import Settings
+from pipeline.access import Caller
 from pipeline.filters import SearchFilter
 from pipeline.fusion import Fused
-from pipeline.ids import private_cube_id
 from pipeline.ranking import RankingConfig, rank
 from pipeline.records import Status
 from pipeline.timefmt import to_iso
+from service.access import Access
 from service.query_embedder import QueryEmbedder
 from service.read_side import ReadSide
-from storage.registry import Registry
+from storage.registry import Cube
+
+Candidates = list[tuple[tuple[str, str], float]]  # ((cube, id), score), best first
 
 
 @dataclass(frozen=True)
@@ -25,58 +29,68 @@ class SearchRequest:
     filter: SearchFilter = SearchFilter()
     collapse: bool = True
     ranking: RankingConfig | None = None  # None: the server's configured ranking
+    cubes: tuple[str, ...] | None = None  # None: the caller's own cube and its mounts
 
 
 class SearchService:
-    def __init__(self, settings: Settings, registry: Registry, read: ReadSide, embedder: QueryEmbedder) -> None:
-        self._settings, self._registry, self._read, self._embedder = settings, registry, read, embedder
+    def __init__(self, settings: Settings, access: Access, read: ReadSide, embedder: QueryEmbedder) -> None:
+        self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
 
-    def search(self, agent: str, req: SearchRequest) -> dict[str, Any]:
+    def search(self, caller: Caller, req: SearchRequest) -> dict[str, Any]:
         started = time.perf_counter()
-        cube = self._registry.get(private_cube_id(agent))
-        if cube is None:
-            return {"results": [], "took_ms": 0.0}
+        cubes = self._access.search_cubes(caller, list(req.cubes) if req.cubes else None)
         config = req.ranking or RankingConfig(rrf_k=self._settings.rrf_k)
-        bm25, vector = self._candidates(cube.id, cube.shard, req, config)
+        bm25, vector = self._candidates(cubes, req, config)
         fused = rank(bm25, vector, config)
-        results = self._materialize(cube.id, fused[: req.top_k * 3 + 10], req)
+        results = self._materialize(fused[: req.top_k * 3 + 10], req)
         return {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 3)}
 
-    def _candidates(
-        self, cube: str, shard: str, req: SearchRequest, config: RankingConfig
-    ) -> tuple[list[tuple[tuple[str, str], float]], list[tuple[tuple[str, str], float]]]:
-        """Each channel's best candidates in one cube, keyed (cube, id), best first."""
+    def _candidates(self, cubes: list[Cube], req: SearchRequest, config: RankingConfig) -> tuple[Candidates, Candidates]:
+        """Each channel's best candidates across the cubes: one BM25 query per shard, vectors per cube."""
         n = max(self._settings.search_candidates, req.top_k * 3)
-        bm25, vector = [], []
+        bm25: Candidates = []
+        vector: Candidates = []
         if "bm25" in config.channels:
-            hits = self._read.shard(shard).lexical.search(req.query, [cube], n, req.filter)
-            bm25 = [((c, i), s) for c, i, s in hits]
+            by_shard: dict[str, list[str]] = defaultdict(list)
+            for cube in cubes:
+                by_shard[cube.shard].append(cube.id)
+            for shard, ids in by_shard.items():
+                bm25 += [((c, i), s) for c, i, s in self._read.shard(shard).lexical.search(req.query, ids, n, req.filter)]
+            bm25 = sorted(bm25, key=lambda c: -c[1])[:n]
         if "vector" in config.channels:
             query_vector = self._embedder.embed(req.query)
-            vector = [((cube, i), s) for i, s in self._read.vector_search(cube, shard, query_vector, n, req.filter)]
+            for cube in cubes:
+                hits = self._read.vector_search(cube.id, cube.shard, query_vector, n, req.filter)
+                vector += [((cube.id, i), s) for i, s in hits]
+            vector = sorted(vector, key=lambda c: -c[1])[:n]
         return bm25, vector
 
-    def _materialize(self, cube: str, fused: list[Fused], req: SearchRequest) -> list[dict[str, Any]]:
-        ids = [f.key[1] for f in fused]
-        with self._read.cube(cube) as store:
-            if store is None:
-                return []
-            records = store.get_many(ids)
-            near_of = dict(store.links_from(ids, "near_duplicate")) if req.collapse else {}
-        results: list[dict[str, Any]] = []
-        shown: dict[str, dict[str, Any]] = {}
+    def _materialize(self, fused: list[Fused], req: SearchRequest) -> list[dict[str, Any]]:
+        by_cube: dict[str, list[str]] = defaultdict(list)
         for f in fused:
-            memory_id = f.key[1]
-            rec = records.get(memory_id)
+            by_cube[f.key[0]].append(f.key[1])
+        records: dict[tuple[str, str], dict[str, Any]] = {}
+        near_of: dict[tuple[str, str], tuple[str, str]] = {}
+        for cube, ids in by_cube.items():
+            with self._read.cube(cube) as store:
+                if store is None:
+                    continue
+                records.update({(cube, i): r for i, r in store.get_many(ids).items()})
+                if req.collapse:
+                    near_of.update({(cube, src): (cube, dst) for src, dst in store.links_from(ids, "near_duplicate")})
+        results: list[dict[str, Any]] = []
+        shown: dict[tuple[str, str], dict[str, Any]] = {}
+        for f in fused:
+            rec = records.get(f.key)
             if rec is None or rec["status"] != Status.ACTIVE:
                 continue  # deleted since the index was read
-            original = shown.get(near_of.get(memory_id, ""))
+            original = shown.get(near_of.get(f.key, ("", "")))
             if original is not None:
-                original["near_duplicates"].append(memory_id)
+                original["near_duplicates"].append(f.key[1])
                 continue
             result = {
-                "id": memory_id,
-                "cube": cube,
+                "id": f.key[1],
+                "cube": f.key[0],
                 "content": rec["content"],
                 "score": round(f.score, 6),
                 "scores": {"bm25": f.bm25, "vector": f.vector},
@@ -87,7 +101,7 @@ class SearchService:
                 "created_at": to_iso(rec["created_at"]),
                 "near_duplicates": [],
             }
-            shown[memory_id] = result
+            shown[f.key] = result
             results.append(result)
             if len(results) == req.top_k:
                 break

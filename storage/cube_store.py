@@ -211,6 +211,18 @@ class CubeStore:
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
         return ListPage(rows, next_cursor)
 
+    def iter_records(self, batch_size: int = 1_000) -> Iterator[dict[str, Any]]:
+        """Every memory of the cube (any status), oldest first, for export."""
+        after: tuple[int, str] = (-1, "")
+        while True:
+            rows = [_record(r) for r in self._conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM memories WHERE (created_at, id) > (?, ?) "
+                "ORDER BY created_at, id LIMIT ?", (*after, batch_size))]
+            if not rows:
+                return
+            yield from rows
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+
     def links_from(self, ids: Sequence[str], link_type: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for chunk in _chunks(list(ids), 500):

@@ -80,6 +80,9 @@ class DedupeIndex:
     def clear(self) -> None:
         self._cubes.clear()
 
+    def forget_cube(self, cube_id: str) -> None:
+        self._cubes.pop(cube_id, None)
+
     def apply(self, changes: list[StateChange]) -> None:
         for change in changes:
             state = self.cube(change.cube)

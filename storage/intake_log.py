@@ -192,6 +192,13 @@ class IntakeLog:
         row = self._reader().execute("SELECT error FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return row[0] if row else None
 
+    def fail_pending_for_cube(self, cube: str, code: str, message: str) -> list[int]:
+        """Fail every pending entry of a cube (it was deleted); their jobs count them failed."""
+        rows = list(self._reader().execute(
+            "SELECT seq, job_id FROM intake WHERE cube = ? AND state = 'pending'", (cube,)))
+        self.complete([], [Failure(seq, job_id, code, message) for seq, job_id in rows])
+        return [seq for seq, _ in rows]
+
     def state_of(self, seqs: Sequence[int]) -> dict[int, str]:
         conn = self._reader()
         out: dict[int, str] = {}

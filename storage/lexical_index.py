@@ -83,6 +83,10 @@ class LexicalWriter:
             self._writer.add_document(_document(row))
         self._writer.commit()
 
+    def drop_cube(self, cube: str) -> None:
+        self._writer.delete_documents_by_term("cube", cube)
+        self._writer.commit()
+
     def rebuild(self, rows: Iterable[dict[str, Any]]) -> int:
         """Replace every document at one commit (readers switch atomically)."""
         self._writer.delete_all_documents()

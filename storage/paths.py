@@ -41,6 +41,11 @@ class DataPaths:
             raise Invalid(f"cube id {cube_id[:80]!r} is not a valid cube id")
         return self._inside(self.cubes_dir, f"{cube_id}.db")
 
+    def cube_files(self, cube_id: str) -> list[Path]:
+        """The cube's database and its WAL and shared-memory companions."""
+        db = self.cube_db(cube_id)
+        return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
     def shard_dir(self, shard: str) -> Path:
         if not _SHARD.fullmatch(shard):
             raise Invalid(f"shard {shard[:20]!r} is not a valid shard id")

@@ -99,6 +99,9 @@ class VectorShard:
         for i in range(0, len(literals), 500):
             self._table.delete(f"key IN ({', '.join(literals[i : i + 500])})")
 
+    def drop_cube(self, cube: str) -> None:
+        self._table.delete(f"cube = {sql_string(cube)}")
+
     def rebuild(self, rows: Iterable[dict[str, Any]], chunk: int = 5_000) -> int:
         """Overwrite the table with `rows` as one new version (readers switch atomically)."""
         count = 0

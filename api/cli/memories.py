@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli.output import JsonOpt, client, emit, errors_as_exit, fail, short
+from api.cli.output import AgentOpt, CubeOpt, JsonOpt, client, emit, errors_as_exit, fail, short
 
 
 def _parse_meta(pairs: list[str]) -> dict[str, str]:
@@ -26,7 +26,8 @@ def add(
     meta: list[str] = typer.Option([], "--meta", "-m", help="Metadata KEY=VALUE (repeatable)."),
     memory_id: str = typer.Option(None, "--id", help="Your own id (repeating it is a no-op)."),
     wait: bool = typer.Option(False, help="Return once the memory is searchable."),
-    agent: str = typer.Option(None, help="Act as this agent (MEMOS_AGENT)."),
+    cube: str = CubeOpt,
+    agent: str = AgentOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Add a memory.
@@ -37,6 +38,8 @@ def add(
     body = {"content": content, "kind": kind, "tags": tag, "metadata": _parse_meta(meta)}
     if memory_id:
         body["id"] = memory_id
+    if cube:
+        body["cube"] = cube
     with errors_as_exit(), client(agent) as c:
         _, out = c.call("POST", "/v1/memories", json=body, params={"wait": "true" if wait else None})
     emit(out, as_json, lambda o: f"{o['id']}  {o.get('status', '')}  {o.get('job_id') or ''}".rstrip())
@@ -44,7 +47,8 @@ def add(
 
 def get(
     memory_id: str = typer.Argument(..., help="The memory's id."),
-    agent: str = typer.Option(None, help="Act as this agent (MEMOS_AGENT)."),
+    cube: str = CubeOpt,
+    agent: str = AgentOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Show one memory.
@@ -52,7 +56,7 @@ def get(
     Example: memos get 01JD3F5Q8M7W2X4Y6Z8A0B1C2D
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", f"/v1/memories/{memory_id}")
+        _, out = c.call("GET", f"/v1/memories/{memory_id}", params={"cube": cube})
     emit(out, as_json, lambda m: f"{m['id']}  [{m['kind']}] v{m['version']} {m['status']}  {m['created_at']}\n"
                                   f"tags: {', '.join(m['tags']) or '-'}\n\n{m['content']}")
 
@@ -62,7 +66,8 @@ def ls(
     kind: str = typer.Option(None, help="Only memories of this kind."),
     limit: int = typer.Option(20, min=1, max=1000),
     cursor: str = typer.Option(None, help="Continue from a previous page's next_cursor."),
-    agent: str = typer.Option(None, help="Act as this agent (MEMOS_AGENT)."),
+    cube: str = CubeOpt,
+    agent: str = AgentOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """List memories, newest first.
@@ -70,7 +75,8 @@ def ls(
     Example: memos ls --tag prefs --limit 10
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", "/v1/memories", params={"tag": tag, "kind": kind, "limit": limit, "cursor": cursor})
+        params = {"tag": tag, "kind": kind, "limit": limit, "cursor": cursor, "cube": cube}
+        _, out = c.call("GET", "/v1/memories", params=params)
 
     def human(page: dict) -> str:
         lines = [f"{m['id']}  {m['created_at']}  [{m['kind']}] {short(m['content'], 80)}" for m in page["items"]]
@@ -83,7 +89,8 @@ def ls(
 
 def rm(
     memory_id: str = typer.Argument(..., help="The memory's id."),
-    agent: str = typer.Option(None, help="Act as this agent (MEMOS_AGENT)."),
+    cube: str = CubeOpt,
+    agent: str = AgentOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete a memory from its cube and every index.
@@ -91,14 +98,14 @@ def rm(
     Example: memos rm 01JD3F5Q8M7W2X4Y6Z8A0B1C2D
     """
     with errors_as_exit(), client(agent) as c:
-        status, out = c.call("DELETE", f"/v1/memories/{memory_id}")
+        status, out = c.call("DELETE", f"/v1/memories/{memory_id}", params={"cube": cube})
     result = {"id": memory_id, "deleted": status == 204, **({"job_id": out["job_id"]} if out else {})}
     emit(result, as_json, lambda r: f"deleted {r['id']}" if r["deleted"] else f"queued {r['id']} ({r['job_id']})")
 
 
 def job(
     job_id: str = typer.Argument(..., help="A job id from add, batch or reindex."),
-    agent: str = typer.Option(None, help="Act as this agent (MEMOS_AGENT)."),
+    agent: str = AgentOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Show a job's progress.

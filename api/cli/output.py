@@ -15,6 +15,8 @@ from configs import Settings
 from pipeline.errors import MemosError
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+AgentOpt = typer.Option(None, "--agent", help="Act as this agent while auth is off (MEMOS_AGENT).")
+CubeOpt = typer.Option(None, "--cube", help="The cube (default: your own).")
 
 
 def settings(**overrides: Any) -> Settings:
@@ -24,7 +26,7 @@ def settings(**overrides: Any) -> Settings:
 @contextmanager
 def client(agent: str | None = None) -> Iterator[MemosClient]:
     s = settings()
-    with MemosClient(s.url, agent or s.agent) as c:
+    with MemosClient(s.url, agent or s.agent, api_key=s.api_key) as c:
         yield c
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AgentDep, RuntimeDep
+from api.deps import CallerDep, RuntimeDep
 from api.schemas import ErrorOut, Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses={404: {"model": ErrorOut}})
 
 
 @router.get("/{job_id}", response_model=Job)
-def get_job(job_id: str, rt: RuntimeDep, agent: AgentDep) -> dict:
-    return rt.memories.job(agent, job_id)
+def get_job(job_id: str, rt: RuntimeDep, caller: CallerDep) -> dict:
+    return rt.memories.job(caller, job_id)

@@ -1,4 +1,4 @@
-"""/v1/memories: accept writes (202, or 201 with ?wait=true), read, list, patch, delete."""
+"""/v1/memories: accept writes (202, or 201 with ?wait=true), read, list, patch, delete, share."""
 
 from __future__ import annotations
 
@@ -7,18 +7,31 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import AgentDep, RuntimeDep
-from api.schemas import Accepted, BatchAccepted, BatchIn, ErrorOut, Memory, MemoryIn, MemoryPage, MemoryPatch
+from api.deps import CallerDep, RuntimeDep
+from api.schemas import (
+    Accepted,
+    BatchAccepted,
+    BatchIn,
+    ErrorOut,
+    Memory,
+    MemoryIn,
+    MemoryPage,
+    MemoryPatch,
+    ShareIn,
+)
 from pipeline.records import Kind
 from pipeline.timefmt import to_ms
 from service.memories import MemoryChanges, NewMemory
 
-router = APIRouter(prefix="/v1/memories", tags=["memories"], responses={422: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/v1/memories", tags=["memories"], responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+)
 
 WaitQuery = Annotated[bool, Query(description="Answer once the write is searchable (read-your-writes).")]
+CubeQuery = Annotated[str | None, Query(max_length=200, description="The cube (default: found among yours).")]
 
 
-def _new(body: MemoryIn) -> NewMemory:
+def _new(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
     return NewMemory(
         content=body.content,
         kind=body.kind.value,
@@ -27,6 +40,7 @@ def _new(body: MemoryIn) -> NewMemory:
         id=body.id,
         created_at=to_ms(body.created_at) if body.created_at is not None else None,
         source_ids=tuple(body.source_ids),
+        cube=body.cube or default_cube,
     )
 
 
@@ -34,46 +48,53 @@ def _new(body: MemoryIn) -> NewMemory:
     "",
     status_code=202,
     response_model=Accepted | Memory,
-    responses={201: {"model": Memory}, 200: {"model": Accepted}, 413: {"model": ErrorOut}},
+    responses={201: {"model": Memory}, 200: {"model": Accepted}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
-async def create_memory(body: MemoryIn, rt: RuntimeDep, agent: AgentDep, wait: WaitQuery = False) -> JSONResponse:
+async def create_memory(body: MemoryIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory."""
-    accepted = await rt.memories.add(agent, _new(body), wait)
+    accepted = await rt.memories.add(caller, _new(body), wait)
     status = 201 if accepted.memory is not None else (200 if accepted.status == "exists" else 202)
     return JSONResponse(accepted.body(), status_code=status)
 
 
 @router.post("/batch", status_code=202, response_model=BatchAccepted, responses={413: {"model": ErrorOut}})
-async def create_batch(body: BatchIn, rt: RuntimeDep, agent: AgentDep, wait: WaitQuery = False) -> JSONResponse:
+async def create_batch(body: BatchIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Accept up to `max_batch_items` memories as one job."""
-    out = await rt.memories.add_batch(agent, [_new(item) for item in body.items], wait)
+    out = await rt.memories.add_batch(caller, [_new(item, body.cube) for item in body.items], wait)
     return JSONResponse(out, status_code=202 if out["status"] == "queued" else 200)
 
 
 @router.get("", response_model=MemoryPage)
 def list_memories(
     rt: RuntimeDep,
-    agent: AgentDep,
+    caller: CallerDep,
+    cube: CubeQuery = None,
     tag: Annotated[str | None, Query(max_length=128)] = None,
     kind: Kind | None = None,
     status: Annotated[str, Query(pattern="^(active|duplicate|all)$")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict:
-    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    """Newest first, in one cube (default: your own); pass `next_cursor` back as `cursor`."""
     return rt.memories.list(
-        agent, limit=limit, cursor=cursor, tag=tag, kind=kind.value if kind else None,
+        caller, cube_id=cube, limit=limit, cursor=cursor, tag=tag, kind=kind.value if kind else None,
         status=None if status == "all" else status,
     )
 
 
 @router.get("/{memory_id}", response_model=Memory, responses={404: {"model": ErrorOut}})
-def get_memory(memory_id: str, rt: RuntimeDep, agent: AgentDep) -> dict:
-    return rt.memories.get(agent, memory_id)
+def get_memory(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
+    return rt.memories.get(caller, memory_id, cube)
 
 
-@router.patch("/{memory_id}", response_model=Memory | Accepted, responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-async def patch_memory(memory_id: str, body: MemoryPatch, rt: RuntimeDep, agent: AgentDep) -> JSONResponse:
+@router.patch(
+    "/{memory_id}",
+    response_model=Memory | Accepted,
+    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def patch_memory(
+    memory_id: str, body: MemoryPatch, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None
+) -> JSONResponse:
     """Change content, kind, tags or metadata; new content is re-embedded. The old version is kept."""
     changes = MemoryChanges(
         content=body.content,
@@ -82,14 +103,30 @@ async def patch_memory(memory_id: str, body: MemoryPatch, rt: RuntimeDep, agent:
         metadata=body.metadata,
         version=body.version,
     )
-    accepted = await rt.memories.update(agent, memory_id, changes)
+    accepted = await rt.memories.update(caller, memory_id, changes, cube)
     return JSONResponse(accepted.body(), status_code=200 if accepted.memory is not None else 202)
 
 
-@router.delete("/{memory_id}", status_code=204, responses={404: {"model": ErrorOut}, 202: {"model": Accepted}})
-async def delete_memory(memory_id: str, rt: RuntimeDep, agent: AgentDep) -> Response:
+@router.delete(
+    "/{memory_id}",
+    status_code=204,
+    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 202: {"model": Accepted}},
+)
+async def delete_memory(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> Response:
     """Remove the memory from its cube and from every index."""
-    accepted = await rt.memories.delete(agent, memory_id)
+    accepted = await rt.memories.delete(caller, memory_id, cube)
     if accepted.status != "done":
         return JSONResponse(accepted.body(), status_code=202)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{memory_id}/share",
+    status_code=201,
+    response_model=Memory,
+    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+async def share_memory(memory_id: str, body: ShareIn, rt: RuntimeDep, caller: CallerDep) -> JSONResponse:
+    """Copy a memory you can read into a cube you can write; the copy links back to the original."""
+    accepted = await rt.memories.share(caller, memory_id, body.to, body.from_cube)
+    return JSONResponse(accepted.body(), status_code=201 if accepted.memory is not None else 202)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from api.deps import AgentDep, RuntimeDep
+from api.deps import OperatorDep, RuntimeDep
 from api.schemas import ErrorOut, Strict
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses={409: {"model": ErrorOut}})
@@ -23,8 +23,8 @@ class ReindexAccepted(Strict):
 
 
 @router.post("/reindex", status_code=202, response_model=ReindexAccepted)
-def reindex(rt: RuntimeDep, agent: AgentDep, body: ReindexIn | None = None) -> JSONResponse:
+def reindex(rt: RuntimeDep, caller: OperatorDep, body: ReindexIn | None = None) -> JSONResponse:
     """Start a reindex; follow it with GET /v1/jobs/{job_id}."""
     body = body or ReindexIn()
-    job_id = rt.reindexer.start(agent, reembed=body.reembed, everything=body.all)
+    job_id = rt.reindexer.start(caller.agent, reembed=body.reembed, everything=body.all)
     return JSONResponse({"job_id": job_id, "status": "queued"}, status_code=202)
