@@ -13,6 +13,7 @@ import ray
 from actors.dedupe_actor import DedupeStage
 from actors.embed_actor import EmbedStage
 from actors.parse_actor import ParseStage
+from actors.prefetch_actor import PrefetchStage
 from actors.write_actor import ShardWriter
 from configs import Settings
 
@@ -25,9 +26,10 @@ class StageActors:
     embed: list[Any]
     dedupe: dict[str, Any]
     write: dict[str, Any]
+    prefetch: Any
 
     def all(self) -> list[Any]:
-        return [*self.parse, *self.embed, *self.dedupe.values(), *self.write.values()]
+        return [*self.parse, *self.embed, *self.dedupe.values(), *self.write.values(), self.prefetch]
 
 
 def namespace(settings: Settings) -> str:
@@ -74,15 +76,18 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
         dedupe={
             shard: ray.remote(DedupeStage)
             .options(**_options(settings, f"dedupe-{shard}", 0, near_data=True))
-            .remote(data_dir, dim, settings.near_duplicate_threshold)
+            .remote(data_dir, dim, settings.near_duplicate_threshold, settings.near_duplicate_max_cube)
             for shard in shards
         },
         write={
             shard: ray.remote(ShardWriter)
             .options(**_options(settings, f"write-{shard}", 0, near_data=True))
-            .remote(data_dir, shard, dim, model, settings.lance_compact_every)
+            .remote(data_dir, shard, dim, model, settings.lance_compact_every, settings.ann_min_rows)
             for shard in shards
         },
+        prefetch=ray.remote(PrefetchStage)
+        .options(**_options(settings, "prefetch", 0, near_data=True))
+        .remote(data_dir, settings.prefetch_half_life_s, settings.prefetch_top_cubes),
     )
     ray.get([a.ready.remote() for a in actors.all()])
     log.info("pipeline actors ready: %d shard(s), %d embedder(s)", len(shards), len(actors.embed))

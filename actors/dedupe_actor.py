@@ -12,15 +12,15 @@ from storage.paths import DataPaths
 
 
 class DedupeStage:
-    def __init__(self, data_dir: str, dim: int, threshold: float) -> None:
-        self._index = DedupeIndex(DataPaths(Path(data_dir)), dim)
+    def __init__(self, data_dir: str, dim: int, threshold: float, max_vectors: int) -> None:
+        self._index = DedupeIndex(DataPaths(Path(data_dir)), dim, max_vectors=max_vectors)
         self._threshold = threshold
 
     def ready(self) -> bool:
         return True
 
-    def dedupe(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        out, changes = dedupe_batch(batch, self._index, self._threshold)
+    def dedupe(self, batch: pa.RecordBatch, near: bool = True) -> pa.RecordBatch:
+        out, changes = dedupe_batch(batch, self._index, self._threshold if near else None)
         self._index.apply(changes)
         return out
 

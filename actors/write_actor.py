@@ -19,7 +19,7 @@ from storage.vector_shard import VectorShard
 class ShardWriter:
     """Applies deduped batches: SQLite first, then Lance and tantivy; also rebuilds the shard."""
 
-    def __init__(self, data_dir: str, shard: str, dim: int, model: str, compact_every: int) -> None:
+    def __init__(self, data_dir: str, shard: str, dim: int, model: str, compact_every: int, ann_min_rows: int) -> None:
         self._paths = DataPaths(Path(data_dir))
         self._paths.ensure()
         self._shard, self._model, self._compact_every = shard, model, compact_every
@@ -27,6 +27,7 @@ class ShardWriter:
         self._vectors = VectorShard(self._paths.vectors_dir(shard), dim, create=True)
         self._stores: OrderedDict[str, CubeStore] = OrderedDict()
         self._batches = 0
+        self._ann_min_rows = ann_min_rows
 
     def ready(self) -> bool:
         return True
@@ -57,12 +58,22 @@ class ShardWriter:
         self._lexical.apply(upserts, deletes)
         self._batches += 1
         if self._batches % self._compact_every == 0:
-            self._vectors.compact()
+            self.settle()
         touched = {c for c, _ in deletes} | {r["cube"] for r in upserts}
         return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched)}
 
     def store_embeddings(self, cube: str, ids: list[str], vectors: np.ndarray) -> int:
         return self._store(cube).set_embeddings(ids, vectors, self._model)
+
+    def settle(self) -> dict[str, int | bool]:
+        """Compact Lance (which also folds new rows into its index) and build the ANN index once due."""
+        self._vectors.compact()
+        rows = self._vectors.count()
+        built = False
+        if rows >= self._ann_min_rows and not self._vectors.has_ann_index():
+            self._vectors.build_ann_index()
+            built = True
+        return {"rows": rows, "ann_built": built}
 
     def drop_cube(self, cube: str) -> None:
         """Remove a deleted cube's file and every index entry it had in this shard."""
@@ -84,6 +95,7 @@ class ShardWriter:
 
         n_vectors = self._vectors.rebuild(rows())
         n_docs = self._lexical.rebuild(rows())
+        self.settle()  # an overwritten table has no index yet
         return {"cubes": len(present), "vectors": n_vectors, "documents": n_docs}
 
     def close(self) -> None:

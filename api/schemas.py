@@ -139,6 +139,7 @@ class SearchHit(BaseModel):
 class SearchOut(BaseModel):
     results: list[SearchHit]
     took_ms: float
+    timings_ms: dict[str, float] = Field(description="Time per step: bm25, embed, vector, fuse, fetch.")
 
 
 class JobError(BaseModel):
@@ -179,6 +180,7 @@ class CubeOut(BaseModel):
     created_at: str
     role: Literal["read", "write", "admin"] | None
     mounted: bool
+    hot: bool | None = Field(default=None, description="GET /v1/cubes/{id} only: vectors in memory now.")
 
 
 class MemberIn(Strict):
@@ -220,6 +222,7 @@ class Health(BaseModel):
     batches_done: int
     uptime_s: float
     hot_vectors_mb: float
+    warming: int = Field(description="Cubes whose vectors are being loaded or partitioned in the background.")
 
 
 class ErrorBody(BaseModel):

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     embed_threads: int = Field(ge=0)
     embed_nice: int = Field(ge=0, le=19)
     near_duplicate_threshold: float = Field(gt=0, le=1)
+    near_duplicate_max_cube: int = Field(ge=0)
     lance_compact_every: int = Field(ge=1)
 
     embed_model: str
@@ -55,7 +56,15 @@ class Settings(BaseSettings):
     search_candidates: int = Field(ge=1)
     rrf_k: int = Field(ge=1)
     hot_vectors_max_mb: int = Field(ge=0)
+    hot_ivf_min_rows: int = Field(ge=1)
+    hot_ivf_probes: int = Field(ge=1)
+    ann_min_rows: int = Field(ge=1)
+    ann_nprobes: int = Field(ge=1)
+    ann_refine_factor: int = Field(ge=0)
     query_cache_size: int = Field(ge=0)
+    prefetch: bool
+    prefetch_half_life_s: float = Field(gt=0)
+    prefetch_top_cubes: int = Field(ge=1)
 
     @field_validator("data_dir")
     @classmethod

@@ -88,10 +88,13 @@ def _known_nearest(
 
 
 def dedupe_batch(
-    batch: pa.RecordBatch, known: KnownState, threshold: float
+    batch: pa.RecordBatch, known: KnownState, threshold: float | None
 ) -> tuple[pa.RecordBatch, list[StateChange]]:
+    """`threshold=None` checks exact duplicates only (bulk imports: near checks cost a matrix product)."""
     rows = batch.select(["op", "id", "cube", "content_hash", "error"]).to_pylist()
     vectors = vectors_of(batch)
+    if threshold is None:
+        vectors = [None] * len(rows)
     stored_nearest = _known_nearest(rows, vectors, known)
     local: dict[str, _BatchLocal] = {}
     changes: list[StateChange] = []
@@ -139,7 +142,7 @@ def dedupe_batch(
             mine.vec_ids.append(memory_id)
             mine.vectors.append(vector)
         changes.append(StateChange("remember", cube, memory_id, row["content_hash"], vector, True))
-        if best is not None and best[1] >= threshold:
+        if best is not None and threshold is not None and best[1] >= threshold:
             decide(Dedupe.NEAR_DUPLICATE, Status.ACTIVE.value, near_of=best[0], near_score=best[1])
         else:
             decide(Dedupe.NEW, Status.ACTIVE.value)

@@ -38,3 +38,15 @@ def embed_batch(batch: pa.RecordBatch, encoder: Encoder) -> pa.RecordBatch:
     flat = pa.array(full.ravel(), pa.float32())
     column = pa.FixedSizeListArray.from_arrays(flat, encoder.dim, mask=pa.array(mask))
     return batch.append_column(pa.field("vector", vector_type(encoder.dim)), column)
+
+
+def with_vectors(batch: pa.RecordBatch, vectors: np.ndarray) -> pa.RecordBatch:
+    """The embed stage's output for rows that arrive with vectors already (a bulk import)."""
+    if not batch.schema.equals(PARSED_SCHEMA):
+        raise TypeError(f"with_vectors expects the parsed schema, got {batch.schema}")
+    if vectors.ndim != 2 or len(vectors) != batch.num_rows:
+        raise EmbedMismatch(f"{batch.num_rows} rows but vectors of shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(unit.ravel(), pa.float32()), vectors.shape[1])
+    return batch.append_column(pa.field("vector", vector_type(vectors.shape[1])), column)

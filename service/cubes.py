@@ -76,9 +76,10 @@ class CubeService:
         return [cube_view(c, r, c.id in mounted) for c, r in sorted(roles.values(), key=lambda cr: cr[0].id)]
 
     def get(self, caller: Caller, cube_id: str) -> dict[str, Any]:
+        """The cube, with `hot`: whether its vectors are in the front door's memory right now."""
         cube = self._access.require(caller, cube_id, Role.READ)
         role = self._registry.role(cube.id, caller.agent)
-        return cube_view(cube, role, cube.id in self._registry.mounts(caller.agent))
+        return {**cube_view(cube, role, cube.id in self._registry.mounts(caller.agent)), "hot": self._read.is_hot(cube.id)}
 
     def update(self, caller: Caller, cube_id: str, name: str | None, description: str | None) -> dict[str, Any]:
         cube = self._managed(caller, cube_id)

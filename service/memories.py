@@ -6,6 +6,7 @@ which the caller must hold a role on (service/access.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,7 @@ class MemoryService:
     ) -> None:
         self._settings, self._access, self._intake = settings, access, intake
         self._committer, self._tracker, self._read, self._audit = committer, tracker, read, audit
+        self.on_write: Callable[[str, list[str]], None] = lambda agent, cubes: None
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -90,6 +92,7 @@ class MemoryService:
                 return await self._settled(cube, earlier, wait)
         memory_id = new.id or new_memory_id()
         job_id = new_job_id()
+        self.on_write(caller.agent, [cube])
         draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
         seqs = await self._committer.submit([(job_id, caller.agent, "add", 1)], [IntakeEntry(job_id, Op.ADD, cube, memory_id, draft)])
         return await self._settled(cube, Accepted(memory_id, job_id, "queued", cube=cube), wait, seqs)
@@ -117,6 +120,7 @@ class MemoryService:
             draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
             entries.append(IntakeEntry(job_id, Op.ADD, cube, memory_id, draft))
             results.append({"id": memory_id, "status": "queued"})
+        self.on_write(caller.agent, sorted(set(cubes.values())))
         seqs = await self._committer.submit([(job_id, caller.agent, "batch", len(entries))], entries) if entries else []
         status = "queued"
         if wait and seqs:

@@ -22,8 +22,9 @@ from service.auth import Authenticator
 from service.cubes import CubeService
 from service.group_commit import GroupCommitter
 from service.memories import MemoryService
+from service.prefetch import Prefetcher
 from service.query_embedder import QueryEmbedder
-from service.read_side import ReadSide
+from service.read_side import ReadSide, VectorTuning
 from service.reindex import Reindexer
 from service.search import SearchService
 from service.write_tracker import WriteTracker
@@ -59,7 +60,10 @@ class Runtime:
             cluster.connect(s)
             self.actors = cluster.spawn(s, shards, dim)
             self.embedder = embedder.result()
-        self.read = ReadSide(self.paths, dim, s.hot_vectors_max_mb * 1024 * 1024)
+        self.read = ReadSide(self.paths, dim, VectorTuning(
+            hot_max_bytes=s.hot_vectors_max_mb * 1024 * 1024, hot_ivf_min_rows=s.hot_ivf_min_rows,
+            hot_ivf_probes=s.hot_ivf_probes, ann_nprobes=s.ann_nprobes, ann_refine_factor=s.ann_refine_factor,
+        ))
         for shard in shards:
             self.read.open_shard(shard)
         self.tracker = WriteTracker(self.intake)
@@ -79,10 +83,22 @@ class Runtime:
         self.reindexer = Reindexer(
             self.paths, self.registry, self.intake, self.actors, self.driver, s.embed_model, self.read.mark_dirty
         )
+        self.prefetcher = Prefetcher(self.actors.prefetch, self.read) if s.prefetch else None
+        self.search.on_search = self._record("search")
+        self.memories.on_write = self._record("write")
+        if self.prefetcher is not None:
+            self.prefetcher.start()
         self.driver.start()
         self.committer.start()
         self.ready = True
         log.info("memos ready: data in %s, %d pending entries to replay", s.data_dir, self.intake.pending_count())
+
+    def _record(self, kind: str):
+        def record(agent: str, cubes: list[str]) -> None:
+            if self.prefetcher is not None:
+                self.prefetcher.record(agent, cubes, kind)
+
+        return record
 
     def _route(self, cube_id: str) -> str:
         cube = self.registry.get(cube_id)
@@ -109,8 +125,9 @@ class Runtime:
 
     def stop(self) -> None:
         self.ready = False
-        steps = (self.committer.stop, self.driver.stop, cluster.shutdown, self.intake.close, self.registry.close,
-                 self.keys.close, self.audit.close)
+        stop_prefetch = self.prefetcher.stop if self.prefetcher is not None else (lambda: None)
+        steps = (self.committer.stop, stop_prefetch, self.driver.stop, self.read.close, cluster.shutdown, self.intake.close,
+                 self.registry.close, self.keys.close, self.audit.close)
         for step in steps:
             try:
                 step()

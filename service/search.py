@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,17 +36,23 @@ class SearchRequest:
 class SearchService:
     def __init__(self, settings: Settings, access: Access, read: ReadSide, embedder: QueryEmbedder) -> None:
         self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
+        self.on_search: Callable[[str, list[str]], None] = lambda agent, cubes: None
 
     def search(self, caller: Caller, req: SearchRequest) -> dict[str, Any]:
-        started = time.perf_counter()
+        clock = _Clock()
         cubes = self._access.search_cubes(caller, list(req.cubes) if req.cubes else None)
+        self.on_search(caller.agent, [c.id for c in cubes])
         config = req.ranking or RankingConfig(rrf_k=self._settings.rrf_k)
-        bm25, vector = self._candidates(cubes, req, config)
+        bm25, vector = self._candidates(cubes, req, config, clock)
         fused = rank(bm25, vector, config)
+        clock.lap("fuse")
         results = self._materialize(fused[: req.top_k * 3 + 10], req)
-        return {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 3)}
+        clock.lap("fetch")
+        return {"results": results, "took_ms": clock.total(), "timings_ms": clock.laps}
 
-    def _candidates(self, cubes: list[Cube], req: SearchRequest, config: RankingConfig) -> tuple[Candidates, Candidates]:
+    def _candidates(
+        self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, clock: "_Clock"
+    ) -> tuple[Candidates, Candidates]:
         """Each channel's best candidates across the cubes: one BM25 query per shard, vectors per cube."""
         n = max(self._settings.search_candidates, req.top_k * 3)
         bm25: Candidates = []
@@ -57,12 +64,15 @@ class SearchService:
             for shard, ids in by_shard.items():
                 bm25 += [((c, i), s) for c, i, s in self._read.shard(shard).lexical.search(req.query, ids, n, req.filter)]
             bm25 = sorted(bm25, key=lambda c: -c[1])[:n]
+            clock.lap("bm25")
         if "vector" in config.channels:
             query_vector = self._embedder.embed(req.query)
+            clock.lap("embed")
             for cube in cubes:
                 hits = self._read.vector_search(cube.id, cube.shard, query_vector, n, req.filter)
                 vector += [((cube.id, i), s) for i, s in hits]
             vector = sorted(vector, key=lambda c: -c[1])[:n]
+            clock.lap("vector")
         return bm25, vector
 
     def _materialize(self, fused: list[Fused], req: SearchRequest) -> list[dict[str, Any]]:
@@ -106,3 +116,19 @@ class SearchService:
             if len(results) == req.top_k:
                 break
         return results
+
+
+class _Clock:
+    """Milliseconds spent in each step of one search, for `timings_ms`."""
+
+    def __init__(self) -> None:
+        self._start = self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1000, 3)
+        self._last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self._start) * 1000, 3)

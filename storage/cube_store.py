@@ -74,6 +74,18 @@ MIGRATIONS = [
         ) WITHOUT ROWID""",
         "CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, memory_id TEXT NOT NULL, op TEXT NOT NULL)",
     ],
+    [
+        # How many searchable memories a cube has, without counting a million rows per search.
+        "CREATE TABLE stats (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+        "INSERT INTO stats(key, value) SELECT 'active', count(*) FROM memories WHERE status = 'active'",
+        """CREATE TRIGGER stats_insert AFTER INSERT ON memories WHEN new.status = 'active'
+           BEGIN UPDATE stats SET value = value + 1 WHERE key = 'active'; END""",
+        """CREATE TRIGGER stats_delete AFTER DELETE ON memories WHEN old.status = 'active'
+           BEGIN UPDATE stats SET value = value - 1 WHERE key = 'active'; END""",
+        """CREATE TRIGGER stats_status AFTER UPDATE OF status ON memories WHEN old.status != new.status
+           BEGIN UPDATE stats SET value = value + (new.status = 'active') - (old.status = 'active')
+                 WHERE key = 'active'; END""",
+    ],
 ]
 
 RECORD_COLUMNS = (
@@ -171,6 +183,11 @@ class CubeStore:
 
     def exists(self, memory_id: str) -> bool:
         return self._conn.execute("SELECT 1 FROM memories WHERE id = ?", (memory_id,)).fetchone() is not None
+
+    def active_count(self) -> int:
+        """Searchable memories, kept by triggers (no scan)."""
+        row = self._conn.execute("SELECT value FROM stats WHERE key = 'active'").fetchone()
+        return int(row[0]) if row else 0
 
     def count(self, status: str | None = Status.ACTIVE.value) -> int:
         if status is None:
@@ -284,6 +301,26 @@ class CubeStore:
                 return
             for row in rows:
                 yield _index_row(row)
+            last = rows[-1][0]
+
+    def index_arrays(self, batch_size: int = 20_000) -> Iterator[dict[str, Any]]:
+        """Active rows in column chunks (ids, kinds, tiers, tags, created_at, vectors), for bulk loads."""
+        last = ""
+        while True:
+            rows = list(self._conn.execute(
+                "SELECT id, kind, tier, tags, created_at, embedding FROM memories "
+                "WHERE status = 'active' AND embedding IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                (last, batch_size)))
+            if not rows:
+                return
+            yield {
+                "ids": [r[0] for r in rows],
+                "kinds": [r[1] for r in rows],
+                "tiers": [r[2] for r in rows],
+                "tags": [orjson.loads(r[3]) for r in rows],
+                "created_at": np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows)),
+                "vectors": np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(len(rows), -1),
+            }
             last = rows[-1][0]
 
     def _index_rows_for(self, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -23,11 +23,15 @@ EVICT_AFTER_S = 300.0
 
 
 class KnownCubeState:
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, max_vectors: int) -> None:
         self.ids: set[str] = set()
         self.by_hash: dict[str, str] = {}
         self.hash_of: dict[str, str] = {}
         self.vectors = HotVectors(dim)
+        # Past this many vectors an exact near-duplicate check costs more than it is worth
+        # (a batch x cube matrix product): such cubes keep exact-duplicate detection only.
+        self.max_vectors = max_vectors
+        self.near_checks = True
         self.touched = time.monotonic()
 
     def id_exists(self, memory_id: str) -> bool:
@@ -37,6 +41,8 @@ class KnownCubeState:
         return self.by_hash.get(content_hash)
 
     def nearest(self, vectors: np.ndarray) -> list[tuple[str, float] | None]:
+        if not self.near_checks:
+            return [None] * len(vectors)
         return self.vectors.nearest(vectors)
 
     def remember(self, memory_id: str, content_hash: str | None, vector: np.ndarray | None, active: bool) -> None:
@@ -49,8 +55,11 @@ class KnownCubeState:
         if content_hash is not None:
             self.hash_of[memory_id] = content_hash
             self.by_hash.setdefault(content_hash, memory_id)
-        if vector is not None:
+        if vector is not None and self.near_checks:
             self.vectors.upsert([{"id": memory_id, "vector": vector}])
+            if len(self.vectors) > self.max_vectors:
+                self.near_checks = False
+                self.vectors.clear()
 
     def forget(self, memory_id: str) -> None:
         self.ids.discard(memory_id)
@@ -63,8 +72,8 @@ class KnownCubeState:
 class DedupeIndex:
     """KnownState for pipeline.dedupe over every cube of one shard."""
 
-    def __init__(self, paths: DataPaths, dim: int, max_cubes: int = 256) -> None:
-        self._paths, self._dim, self._max = paths, dim, max_cubes
+    def __init__(self, paths: DataPaths, dim: int, max_cubes: int = 256, max_vectors: int = 100_000) -> None:
+        self._paths, self._dim, self._max, self._max_vectors = paths, dim, max_cubes, max_vectors
         self._cubes: OrderedDict[str, KnownCubeState] = OrderedDict()
 
     def cube(self, cube_id: str) -> KnownCubeState:
@@ -92,7 +101,7 @@ class DedupeIndex:
                 state.remember(change.memory_id, change.content_hash, change.vector, change.active)
 
     def _load(self, cube_id: str) -> KnownCubeState:
-        state = KnownCubeState(self._dim)
+        state = KnownCubeState(self._dim, self._max_vectors)
         path = self._paths.cube_db(cube_id)
         if not path.exists():
             return state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import cubes, keys, memories, reindex, search, serve
+from api.cli import cubes, import_file, keys, memories, reindex, search, serve
 
 app = typer.Typer(
     name="memos",
@@ -21,6 +21,7 @@ app.command()(memories.ls)
 app.command()(memories.rm)
 app.command()(memories.job)
 app.command()(reindex.reindex)
+app.command("import")(import_file.import_file)
 app.add_typer(keys.app, name="keys")
 app.add_typer(cubes.app, name="cubes")
 for command in (cubes.grant, cubes.revoke, cubes.mount, cubes.unmount, cubes.share, cubes.audit, cubes.export):

@@ -16,7 +16,7 @@ def health(request: Request) -> dict:
     rt = getattr(request.app.state, "runtime", None)
     if rt is None or not rt.ready:
         return {"status": "starting", "pending": 0, "in_flight_batches": 0, "batches_done": 0,
-                "uptime_s": 0.0, "hot_vectors_mb": 0.0}
+                "uptime_s": 0.0, "hot_vectors_mb": 0.0, "warming": 0}
     return {
         "status": "ok",
         "pending": rt.intake.pending_count(),
@@ -24,4 +24,5 @@ def health(request: Request) -> dict:
         "batches_done": rt.driver.batches_done,
         "uptime_s": round(time.time() - rt.started_at, 1),
         "hot_vectors_mb": round(rt.read.hot_bytes() / 2**20, 2),
+        "warming": rt.read.warming(),
     }

@@ -127,3 +127,16 @@ def test_an_id_dedupe_remembered_but_the_file_lacks_is_stored_not_dropped(store)
     result = store.apply([row(1, "m1", "lost?", dedupe="exists", status=None)], MODEL)
     assert result.done == [1]
     assert store.get("m1")["status"] == "active"
+
+
+def test_active_count_follows_adds_duplicates_promotions_and_deletes(store):
+    store.apply([
+        row(1, "a", "x"),
+        row(2, "b", "x", status="duplicate", dedupe="duplicate", duplicate_of="a"),
+        row(3, "c", "y"),
+    ], MODEL)
+    assert store.active_count() == 2 == store.count()
+    store.apply([row(4, "a", op="delete")], MODEL)  # b is promoted in a's place
+    assert store.active_count() == 2 == store.count()
+    store.apply([row(5, "c", op="delete"), row(6, "b", op="delete")], MODEL)
+    assert store.active_count() == 0

@@ -49,3 +49,37 @@ def test_nearest_answers_each_query_row():
     hot.upsert(rows(5))
     best = hot.nearest(np.stack([unit(2), unit(4)]))
     assert [b[0] for b in best] == ["m2", "m4"]
+
+
+def clustered(n, dim=16, centers=40, seed=0):
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centers, dim))
+    v = (c[rng.integers(0, centers, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_partitioned_search_finds_what_exact_search_finds():
+    vecs = clustered(5000)
+    hot = HotVectors(16)
+    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs)])
+    exact = [set(i for i, _ in hot.search(q, 10)) for q in vecs[:50]]
+    hot.build_ivf(partitions=70)
+    assert hot.partitioned and len(hot) == 5000
+    found = [set(i for i, _ in hot.search(q, 10, probes=8)) for q in vecs[:50]]
+    recall = sum(len(a & b) for a, b in zip(exact, found)) / 500
+    assert recall >= 0.9
+    assert all(hot.search(q, 1, probes=8)[0][0] == f"m{i}" for i, q in enumerate(vecs[:50]))
+
+
+def test_rows_added_or_removed_after_partitioning_are_respected():
+    vecs = clustered(3000, seed=1)
+    hot = HotVectors(16)
+    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs[:2000])])
+    hot.build_ivf(partitions=40)
+    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs[2000:], start=2000)])
+    assert hot.search(vecs[2500], 1, probes=4)[0][0] == "m2500"  # found in the unpartitioned tail
+    hot.remove(["m7"])
+    assert "m7" not in [i for i, _ in hot.search(vecs[7], 5, probes=4)]
+    assert sorted(i for i, _ in hot.search(vecs[10], 50, SearchFilter(since=2990), probes=40)) == [
+        f"m{i}" for i in sorted(range(2990, 3000), key=str)]
+    assert hot.needs_partitions(min_rows=1000)  # the tail is over a fifth of the indexed rows
