@@ -462,10 +462,9 @@ def _is_hypothetical(head: Token) -> bool:
 def _is_past(head: Token) -> bool:
     if head.lemma_.lower() in PAST_OK:
         return False
-    if head.tag_ == "VBD":
-        return True
-    # "I was a nurse", "I was vegetarian": the copula carries the tense.
-    return head.lemma_ == "be" and head.tag_ == "VBD"
+    # "I lived", "I was a nurse", "I was living", "I had worked", "I didn't like": the verb or
+    # one of its auxiliaries is in the past.
+    return head.tag_ == "VBD" or any(c.dep_ in ("aux", "auxpass") and c.tag_ == "VBD" for c in head.children)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,9 +703,7 @@ def _collect(token: Token, drop: tuple[str, ...], drop_preps: bool, top: bool) -
 
 def _phrase(token: Token, drop_preps: bool = False, drop: tuple[str, ...] = ()) -> str:
     """The text of a token's phrase without leading determiners, trailing clauses or punctuation."""
-    removed = ("punct", "appos", "relcl", "advcl", "cc", "mark", "npadvmod") + drop
-    if token.pos_ in ("VERB",) and token.tag_ == "VBG":
-        removed = tuple(d for d in removed if d != "npadvmod")
+    removed = ("punct", "appos", "relcl", "advcl", "cc", "mark", "npadvmod", "aux") + drop
     tokens = sorted(_collect(token, removed, drop_preps, top=True), key=lambda t: t.i)
     while tokens and tokens[0].lower_ in _DETERMINERS:
         tokens = tokens[1:]

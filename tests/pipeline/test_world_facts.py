@@ -114,8 +114,8 @@ def test_objects_compare_without_case_punctuation_or_leading_determiners():
 
 
 def test_precision_on_the_labelled_sets_stays_above_its_floor(nlp):
-    # Measured (benchmarks/world_facts.py): relaxed precision 1.00 on both sets, exact 0.95 on the
-    # labelled set; floors sit a little below so a regression fails here.
+    # Measured (benchmarks/world_facts.py): relaxed precision 1.00 on both sets, exact 0.97 on the
+    # labelled set, recall 0.94 on both; floors sit a little below so a regression fails here.
     labelled = evaluate(nlp, load_labelled(LABELLED))
     heldout = evaluate(nlp, load_labelled(HELDOUT))
     assert labelled["relaxed"]["precision"] >= 0.95 and labelled["exact"]["precision"] >= 0.9
