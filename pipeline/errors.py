@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MemosError(Exception):
     """Base of every MemOS error; `code` is stable for clients, `status` is its HTTP status."""
@@ -19,6 +21,17 @@ class Invalid(MemosError):
 
     code = "invalid"
     status = 422
+
+
+class InvalidParams(Invalid):
+    """Parameters given to a skill do not match its JSON Schema; `problems` lists each one."""
+
+    code = "invalid_params"
+    status = 422
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 class MalformedRequest(MemosError):
@@ -93,6 +106,7 @@ class StoreError(MemosError):
 
 ALL_ERRORS: tuple[type[MemosError], ...] = (
     Invalid,
+    InvalidParams,
     MalformedRequest,
     InvalidAgent,
     Unauthorized,
