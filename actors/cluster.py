@@ -10,8 +10,10 @@ from typing import Any
 
 import ray
 
+from actors.crystallize_actor import CrystallizeStage
 from actors.dedupe_actor import DedupeStage
 from actors.embed_actor import EmbedStage
+from actors.extract_actor import ExtractStage
 from actors.parse_actor import ParseStage
 from actors.prefetch_actor import PrefetchStage
 from actors.write_actor import ShardWriter
@@ -23,13 +25,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class StageActors:
     parse: list[Any]
+    extract: list[Any]
     embed: list[Any]
     dedupe: dict[str, Any]
+    crystallize: dict[str, Any]
     write: dict[str, Any]
     prefetch: Any
 
     def all(self) -> list[Any]:
-        return [*self.parse, *self.embed, *self.dedupe.values(), *self.write.values(), self.prefetch]
+        return [*self.parse, *self.extract, *self.embed, *self.dedupe.values(), *self.crystallize.values(),
+                *self.write.values(), self.prefetch]
 
 
 def namespace(settings: Settings) -> str:
@@ -65,18 +70,30 @@ def _options(settings: Settings, name: str, num_cpus: float, *, near_data: bool 
 def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
     data_dir = str(settings.data_dir)
     model = settings.embed_model
+    embed = [
+        ray.remote(EmbedStage)
+        .options(**_options(settings, f"embed-{i}", 1))
+        .remote(model, settings.embed_threads, settings.embed_batch_size, settings.embed_nice)
+        for i in range(settings.embed_actors)
+    ]
     actors = StageActors(
         parse=[ray.remote(ParseStage).options(**_options(settings, "parse-0", 0)).remote(model)],
-        embed=[
-            ray.remote(EmbedStage)
-            .options(**_options(settings, f"embed-{i}", 1))
-            .remote(model, settings.embed_threads, settings.embed_batch_size, settings.embed_nice)
-            for i in range(settings.embed_actors)
+        extract=[
+            ray.remote(ExtractStage)
+            .options(**_options(settings, "extract-0", 0))
+            .remote(model, settings.world_model, settings.llm_url, settings.llm_model, settings.llm_api_key)
         ],
+        embed=embed,
         dedupe={
             shard: ray.remote(DedupeStage)
             .options(**_options(settings, f"dedupe-{shard}", 0, near_data=True))
             .remote(data_dir, dim, settings.near_duplicate_threshold, settings.near_duplicate_max_cube)
+            for shard in shards
+        },
+        crystallize={
+            shard: ray.remote(CrystallizeStage)
+            .options(**_options(settings, f"crystallize-{shard}", 0, near_data=True))
+            .remote(data_dir, model, embed, settings.skill_min_support)
             for shard in shards
         },
         write={

@@ -1,6 +1,7 @@
 """The driver: pulls pending intake entries in micro-batches and chains them through the actors.
 
-parse -> embed -> dedupe(shard) -> write(shard), passing object refs so Ray pipelines the stages;
+parse -> extract -> embed -> dedupe(shard) -> crystallize(shard) -> write(shard), passing object refs
+so Ray pipelines the stages;
 at most `max_in_flight_batches` batches are in flight (back-pressure: the rest waits, durable, in
 the intake log). Ray runs one caller's calls to one actor in submission order, so each shard sees
 its mutations in intake order. A batch that fails is retried after everything in flight settles;
@@ -76,6 +77,7 @@ class PipelineDriver:
         self._batch_max, self._linger, self._max_in_flight = batch_max, linger_ms / 1000, max_in_flight
         self._on_complete = on_complete
         self._parse = itertools.cycle(actors.parse)
+        self._extract = itertools.cycle(actors.extract)
         self._embed = itertools.cycle(actors.embed)
         self._cv = threading.Condition()
         self._flights: list[_Flight] = []
@@ -178,9 +180,11 @@ class PipelineDriver:
             rows = pa.array([i for i, s in enumerate(shards) if s == shard], pa.int64())
             sub = batch.take(rows)
             parsed = next(self._parse).parse.remote(sub)
-            embedded = next(self._embed).embed.remote(parsed)
+            extracted = next(self._extract).extract.remote(parsed)
+            embedded = next(self._embed).embed.remote(extracted)
             deduped = self._actors.dedupe[shard].dedupe.remote(embedded)
-            flights.append(_Flight(self._actors.write[shard].write.remote(deduped), sub, shard))
+            crystallized = self._actors.crystallize[shard].crystallize.remote(deduped)
+            flights.append(_Flight(self._actors.write[shard].write.remote(crystallized), sub, shard))
         return flights
 
     def _collect_step(self) -> None:
@@ -242,12 +246,13 @@ class PipelineDriver:
             message = str(flight.error).splitlines()[0][:500] if flight.error else "pipeline error"
             self._intake.complete([], [Failure(seq, job_id, "pipeline_error", message)])
             self._on_complete(Completion(flight.shard, [], [seq], []))
-        # Dedupe state may include rows whose write never landed: reload it from the files.
+        # Dedupe and crystallize state may include rows whose write never landed: reload from the files.
         for shard in {f.shard for f in failed}:
-            try:
-                ray.get(self._actors.dedupe[shard].reset.remote())
-            except ray.exceptions.RayError:
-                log.warning("could not reset dedupe state of %s; it restarts from the files", shard)
+            for stage in (self._actors.dedupe[shard], self._actors.crystallize[shard]):
+                try:
+                    ray.get(stage.reset.remote())
+                except ray.exceptions.RayError:
+                    log.warning("could not reset a stage of %s; it restarts from the files", shard)
         if any(not isinstance(f.error, RayTaskError) for f in failed):
             time.sleep(1.0)  # give Ray a moment to restart the actor
         with self._cv:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import cubes, health, jobs, memories, reindex, search
+from api.routers import cubes, health, jobs, memories, reindex, search, tiers
 from configs import Settings
 from service.runtime import Runtime
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_body_bytes)
-    for router in (memories.router, search.router, cubes.router, jobs.router, reindex.router, health.router):
+    for router in (memories.router, search.router, tiers.router, cubes.router, jobs.router, reindex.router,
+                   health.router):
         app.include_router(router)
     return app

@@ -8,7 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pipeline.ids import MEMORY_ID
-from pipeline.records import Kind
+from pipeline.records import CLIENT_KINDS, Kind
+
+ClientKind = Literal[tuple(k.value for k in CLIENT_KINDS)]  # type: ignore[valid-type]
+TierName = Literal["trace", "world", "skill"]
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
 # Any string up to this length reaches the service, which answers a malformed cube id with 422
@@ -23,15 +26,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ToolIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    status: Annotated[str, StringConstraints(max_length=64)] | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
 class MemoryIn(Strict):
-    content: Content = Field(description="The memory's Markdown body.")
-    kind: Kind = Kind.NOTE
+    content: Content = Field(description="The memory's Markdown body (for a tool call, default: the call as text).")
+    kind: ClientKind = Field(default=Kind.NOTE.value, description="Default `tool_call` when `tool` is given.")
     tags: list[Tag] = Field(default_factory=list, max_length=64)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON; `speaker` or `role` is indexed.")
     id: MemoryId | None = Field(default=None, description="Client-chosen id; repeating it is a no-op.")
     created_at: datetime | None = Field(default=None, description="When it happened (default: now).")
     source_ids: list[MemoryId] = Field(default_factory=list, max_length=100)
     cube: CubeId | None = Field(default=None, description="Target cube (you need write); default: your own.")
+    episode: MemoryId | None = Field(default=None, description="The open episode this trace belongs to.")
+    tool: ToolIn | None = Field(default=None, description="A tool call: name, arguments, result, status.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tool_call_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("tool"), dict):
+            data = {"kind": Kind.TOOL_CALL.value, **data}
+            if not data.get("content") and isinstance(data["tool"].get("name"), str):
+                data["content"] = f"called {data['tool']['name']}"
+        return data
 
 
 class BatchIn(Strict):
@@ -41,7 +63,7 @@ class BatchIn(Strict):
 
 class MemoryPatch(Strict):
     content: Content | None = None
-    kind: Kind | None = None
+    kind: ClientKind | None = None
     tags: list[Tag] | None = Field(default=None, max_length=64)
     metadata: dict[str, Any] | None = None
     version: int | None = Field(default=None, ge=1, description="Fail with 409 unless this is the stored version.")
@@ -64,6 +86,7 @@ class SearchIn(Strict):
     top_k: int = Field(10, ge=1, le=100)
     tags: list[Tag] | None = Field(default=None, max_length=64)
     kinds: list[Kind] | None = None
+    tiers: list[TierName] | None = Field(default=None, description="Only these tiers (default: all).")
     collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
     ranking: RankingIn | None = None
     cubes: list[CubeId] | None = Field(
@@ -98,6 +121,11 @@ class Memory(BaseModel):
     duplicate_of: str | None
     source_ids: list[str]
     tokens: int | None
+    episode: str | None = None
+    tool: dict[str, Any] | None = None
+    feedback: int = 0
+    valid_from: str | None = None
+    valid_to: str | None = None
 
 
 class MemoryPage(BaseModel):
@@ -120,6 +148,7 @@ class BatchAccepted(BaseModel):
 class Scores(BaseModel):
     bm25: float | None
     vector: float | None
+    feedback: int = 0
 
 
 class SearchHit(BaseModel):
@@ -213,6 +242,49 @@ class AuditEventOut(BaseModel):
 class AuditPage(BaseModel):
     events: list[AuditEventOut]
     next_before: int | None
+
+
+class EpisodeIn(Strict):
+    task: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    id: MemoryId | None = None
+    cube: CubeId | None = None
+
+
+class EpisodePatch(Strict):
+    outcome: Literal["success", "failure", "unknown"]
+
+
+class EpisodeOut(BaseModel):
+    id: str
+    cube: str
+    task: str
+    agent: str
+    status: Literal["open", "closed"]
+    outcome: Literal["success", "failure", "unknown"]
+    opened_at: str
+    closed_at: str | None
+    traces: list[str]
+    summary_id: str | None
+
+
+class FeedbackIn(Strict):
+    memory_id: MemoryId
+    signal: Literal["useful", "not_useful", "wrong", "outdated"]
+    correction: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    cube: CubeId | None = None
+
+
+class LinkIn(Strict):
+    src: MemoryId
+    dst: MemoryId
+    type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    cube: CubeId | None = None
+
+
+class RenderIn(Strict):
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Health(BaseModel):

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     near_duplicate_max_cube: int = Field(ge=0)
     lance_compact_every: int = Field(ge=1)
 
+    world_model: bool
+    skill_min_support: int = Field(ge=1)
+    llm_url: str
+    llm_model: str
+    llm_api_key: str = Field(repr=False)
+
     embed_model: str
     query_threads: int = Field(ge=1)
 

@@ -122,6 +122,9 @@ def dedupe_batch(
             changes.append(StateChange("remember", cube, memory_id, row["content_hash"], vector, True))
             decide(Dedupe.SKIPPED)
             continue
+        if row["op"] != Op.ADD:
+            decide(Dedupe.SKIPPED)  # facts, episodes, feedback, links: not memories to dedupe
+            continue
         stored = known.cube(cube)
         if memory_id in mine.ids or (memory_id not in mine.deleted and stored.id_exists(memory_id)):
             decide(Dedupe.EXISTS)

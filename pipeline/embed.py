@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.encoder import Encoder
-from pipeline.records import PARSED_SCHEMA, Op, vector_type
+from pipeline.records import EMBEDDED_OPS, PARSED_SCHEMA, vector_type
 
 
 class EmbedMismatch(RuntimeError):
@@ -15,9 +15,9 @@ class EmbedMismatch(RuntimeError):
 
 
 def rows_to_embed(batch: pa.RecordBatch) -> np.ndarray:
-    """Indices of rows whose text must be (re-)embedded: adds and re-embedding updates, not failed."""
+    """Indices of rows whose text must be (re-)embedded: memory bodies new or changed, not failed."""
     wants = pc.and_(
-        pc.and_(pc.not_equal(batch["op"], Op.DELETE.value), pc.fill_null(batch["reembed"], False)),
+        pc.and_(pc.is_in(batch["op"], pa.array(sorted(EMBEDDED_OPS))), pc.fill_null(batch["reembed"], False)),
         pc.is_null(batch["error"]),
     )
     return np.flatnonzero(wants.to_numpy(zero_copy_only=False))

@@ -37,25 +37,66 @@ def speaker_of(metadata: dict[str, Any]) -> str | None:
     return None
 
 
-def render_index_text(kind: str, content: str, metadata: dict[str, Any]) -> str:
-    """The text that BM25 and the embedder see: the body plus who said it."""
+def render_tool(tool: dict[str, Any]) -> str:
+    """A tool call as text: `name(arg=value, ...) -> status: result`."""
+    args = ", ".join(f"{k}={v}" for k, v in (tool.get("arguments") or {}).items())
+    out = f"{tool.get('name', '?')}({args})"
+    if tool.get("status"):
+        out += f" -> {tool['status']}"
+    if tool.get("result") not in (None, ""):
+        out += f": {tool['result']}"
+    return out
+
+
+def render_index_text(kind: str, content: str, metadata: dict[str, Any], tool: dict[str, Any] | None = None) -> str:
+    """The text that BM25 and the embedder see: the body plus who said it (and the tool call)."""
     speaker = speaker_of(metadata)
     body = content.strip()
     caption = metadata.get("caption")
     if isinstance(caption, str) and caption.strip():
         body = f"{body} [image: {caption.strip()}]"
+    if tool:
+        body = f"{body} [tool {render_tool(tool)}]"
     return f"{speaker}: {body}" if speaker else body
 
 
-def content_hash(kind: str, content: str, metadata: dict[str, Any]) -> str:
+def content_hash(kind: str, content: str, metadata: dict[str, Any], tool: dict[str, Any] | None = None) -> str:
     """Identity of a memory's content for exact-duplicate detection.
 
-    Whitespace runs and case do not make two memories different; the kind and the speaker do
-    ("Yes." from two people is two memories).
+    Whitespace runs and case do not make two memories different; the kind, the speaker and the
+    tool call do ("Yes." from two people is two memories).
     """
     normal = _SPACE.sub(" ", content).strip().casefold()
-    identity = "\x1f".join([kind, speaker_of(metadata) or "", normal])
+    tool_part = orjson.dumps(tool, option=orjson.OPT_SORT_KEYS).decode() if tool else ""
+    identity = "\x1f".join([kind, speaker_of(metadata) or "", normal, tool_part])
     return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _memory_fields(draft: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a memory body (adds and updates)."""
+    metadata = draft.get("metadata") or {}
+    tool = draft.get("tool")
+    kind, content = str(draft["kind"]), str(draft["content"])
+    return {
+        "tier": str(draft["tier"]),
+        "kind": kind,
+        "content": content,
+        "index_text": render_index_text(kind, content, metadata, tool),
+        "tags": [str(t) for t in draft.get("tags") or []],
+        "metadata": orjson.dumps(metadata).decode(),
+        "created_at": int(draft["created_at"]),
+        "updated_at": int(draft.get("updated_at") or draft["created_at"]),
+        "content_hash": content_hash(kind, content, metadata, tool),
+        "source_ids": [str(s) for s in draft.get("source_ids") or []],
+        "base_version": draft.get("base_version"),
+        "reembed": bool(draft.get("reembed", True)),
+        "episode": draft.get("episode"),
+        "tool": orjson.dumps(tool).decode() if tool else None,
+    }
+
+
+# What each non-memory op carries, kept whole as the row's `attrs`.
+_ATTRS_OPS = (Op.EPISODE, Op.FEEDBACK, Op.LINK)
 
 
 def _parse_row(op: str, cube: str, memory_id: str, payload: bytes) -> dict[str, Any]:
@@ -63,24 +104,13 @@ def _parse_row(op: str, cube: str, memory_id: str, payload: bytes) -> dict[str, 
     if draft.get("id") != memory_id or draft.get("cube") != cube:
         raise ValueError("draft id or cube does not match its intake row")
     row: dict[str, Any] = {"id": memory_id, "cube": cube, "agent": str(draft["agent"])}
-    if op == Op.DELETE:
-        return row
-    metadata = draft.get("metadata") or {}
-    kind, content = str(draft["kind"]), str(draft["content"])
-    row.update(
-        tier=str(draft["tier"]),
-        kind=kind,
-        content=content,
-        index_text=render_index_text(kind, content, metadata),
-        tags=[str(t) for t in draft.get("tags") or []],
-        metadata=orjson.dumps(metadata).decode(),
-        created_at=int(draft["created_at"]),
-        updated_at=int(draft.get("updated_at") or draft["created_at"]),
-        content_hash=content_hash(kind, content, metadata),
-        source_ids=[str(s) for s in draft.get("source_ids") or []],
-        base_version=draft.get("base_version"),
-        reembed=bool(draft.get("reembed", True)),
-    )
+    if op in (Op.ADD, Op.UPDATE):
+        row.update(_memory_fields(draft))
+    elif op in _ATTRS_OPS:
+        attrs = {k: v for k, v in draft.items() if k not in ("id", "cube", "agent")}
+        row.update(attrs=orjson.dumps(attrs).decode(), created_at=int(draft.get("at") or 0))
+    elif op != Op.DELETE:
+        raise ValueError(f"op {op!r} does not come from the intake log")
     return row
 
 
@@ -92,8 +122,6 @@ def parse_batch(batch: pa.RecordBatch, count_tokens: CountTokens) -> pa.RecordBa
     for entry in batch.to_pylist():
         base = {"seq": entry["seq"], "job_id": entry["job_id"], "op": entry["op"]}
         try:
-            if entry["op"] not in (Op.ADD, Op.UPDATE, Op.DELETE):
-                raise ValueError(f"unknown op {entry['op']!r}")
             parsed = _parse_row(entry["op"], entry["cube"], entry["memory_id"], entry["payload"])
             rows.append({**base, **parsed, "error": None})
         except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:

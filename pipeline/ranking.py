@@ -33,3 +33,13 @@ def rank(
         vector if "vector" in config.channels else [],
         k=config.rrf_k,
     )
+
+
+FEEDBACK_WEIGHT = 0.2  # the most feedback can move a score: x0.8 to x1.2
+FEEDBACK_SATURATION = 3  # net signals beyond this add nothing more
+
+
+def feedback_factor(net_signals: int) -> float:
+    """Multiplier for a memory's fused score from its net useful minus not-useful signals."""
+    clamped = max(-FEEDBACK_SATURATION, min(FEEDBACK_SATURATION, net_signals))
+    return 1.0 + FEEDBACK_WEIGHT * clamped / FEEDBACK_SATURATION

@@ -13,6 +13,15 @@ class Kind(StrEnum):
     IMAGE = "image"
     PERSONA = "persona"
     NOTE = "note"
+    # Kinds the server derives; clients cannot write them directly.
+    FACT = "fact"
+    SUMMARY = "summary"
+    SKILL = "skill"
+
+
+CLIENT_KINDS = (Kind.MESSAGE, Kind.TOOL_CALL, Kind.IMAGE, Kind.PERSONA, Kind.NOTE)
+# Traces the world-model stage reads facts from.
+FACT_SOURCE_KINDS = frozenset({Kind.MESSAGE.value, Kind.PERSONA.value, Kind.NOTE.value})
 
 
 class Tier(StrEnum):
@@ -24,12 +33,22 @@ class Tier(StrEnum):
 class Status(StrEnum):
     ACTIVE = "active"
     DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"  # a world fact a newer one replaced, or one closed as outdated
 
 
 class Op(StrEnum):
     ADD = "add"
     UPDATE = "update"
     DELETE = "delete"
+    FACT = "fact"  # a world fact to reconcile with the cube's world model (derived, or a correction)
+    EPISODE = "episode"  # open or close an episode
+    FEEDBACK = "feedback"  # a signal on a memory
+    LINK = "link"  # a typed link between memories
+    SKILL = "skill"  # a new version of a crystallized skill (derived)
+
+
+# Ops that carry a memory body the embed stage must embed.
+EMBEDDED_OPS = frozenset({Op.ADD.value, Op.UPDATE.value, Op.FACT.value, Op.SKILL.value})
 
 
 class Dedupe(StrEnum):
@@ -75,6 +94,9 @@ PARSED_FIELDS = [
     ("tokens", pa.int32()),
     ("base_version", pa.int64()),
     ("reembed", pa.bool_()),
+    ("episode", pa.string()),
+    ("tool", pa.string()),  # JSON: a tool call's name, arguments, result, status, duration_ms
+    ("attrs", pa.string()),  # JSON: what an op needs beyond a memory (fact, episode, feedback, link, skill)
     ("error", pa.string()),
 ]
 PARSED_SCHEMA = pa.schema(PARSED_FIELDS)

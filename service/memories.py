@@ -41,6 +41,8 @@ class NewMemory:
     created_at: int | None = None
     source_ids: tuple[str, ...] = ()
     cube: str | None = None  # None: the caller's own cube
+    episode: str | None = None
+    tool: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class MemoryService:
     async def add(self, caller: Caller, new: NewMemory, wait: bool) -> Accepted:
         cube = self._access.require(caller, new.cube, Role.WRITE).id
         self._check(new)
+        self._check_episode(cube, new.episode)
         if new.id is not None:
             earlier = self._earlier_write(cube, new.id)
             if earlier is not None:
@@ -105,6 +108,8 @@ class MemoryService:
         cubes = {c: self._access.require(caller, c, Role.WRITE).id for c in {i.cube for i in items}}
         for item in items:
             self._check(item)
+        for cube, episode in {(cubes[i.cube], i.episode) for i in items if i.episode}:
+            self._check_episode(cube, episode)
         job_id = new_job_id()
         results: list[dict[str, Any]] = []
         entries: list[IntakeEntry] = []
@@ -134,7 +139,7 @@ class MemoryService:
     async def update(self, caller: Caller, memory_id: str, changes: MemoryChanges, cube_id: str | None = None) -> Accepted:
         """Applies the change and answers with the new memory; a still-queued change answers 202."""
         cube = await self._writable_home(caller, memory_id, cube_id)
-        current = self._stored(cube.id, memory_id)
+        current = self.stored(cube.id, memory_id)
         if changes.version is not None and changes.version != current["version"]:
             raise Conflict(f"memory {memory_id} is at version {current['version']}, not {changes.version}")
         merged = {
@@ -155,22 +160,22 @@ class MemoryService:
             "base_version": current["version"],
             "reembed": new_text != old_text,
         }
-        accepted = await self._run_op(caller, cube.id, memory_id, Op.UPDATE, draft)
+        accepted = await self.run_op(caller, cube.id, memory_id, Op.UPDATE, draft)
         if accepted.status != "done":
             return accepted
-        return replace(accepted, memory=memory_view(self._stored(cube.id, memory_id)))
+        return replace(accepted, memory=memory_view(self.stored(cube.id, memory_id)))
 
     async def delete(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> Accepted:
         cube = await self._writable_home(caller, memory_id, cube_id)
-        self._stored(cube.id, memory_id)
+        self.stored(cube.id, memory_id)
         draft = {"id": memory_id, "cube": cube.id, "agent": caller.agent}
-        return await self._run_op(caller, cube.id, memory_id, Op.DELETE, draft)
+        return await self.run_op(caller, cube.id, memory_id, Op.DELETE, draft)
 
     async def share(self, caller: Caller, memory_id: str, to_cube: str, from_cube: str | None) -> Accepted:
         """Copy a memory the caller can read into a cube it can write, with provenance back."""
-        source = self._find(caller, memory_id, from_cube)
+        source = self.find(caller, memory_id, from_cube)
         target = self._access.require(caller, to_cube, Role.WRITE)
-        rec = self._stored(source.id, memory_id)
+        rec = self.stored(source.id, memory_id)
         copy = NewMemory(
             content=rec["content"],
             kind=rec["kind"],
@@ -203,7 +208,7 @@ class MemoryService:
 
     def list(
         self, caller: Caller, *, cube_id: str | None = None, limit: int, cursor: str | None, tag: str | None,
-        kind: str | None, status: str | None,
+        kind: str | None, status: str | None, tier: str | None = None,
     ) -> dict[str, Any]:
         cube = self._access.require(caller, cube_id, Role.READ)
         if cursor is not None:
@@ -211,7 +216,7 @@ class MemoryService:
         with self._read.cube(cube.id) as store:
             if store is None:
                 return {"items": [], "next_cursor": None}
-            page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status)
+            page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status, tier=tier)
         return {"items": [memory_view(r) for r in page.items], "next_cursor": page.next_cursor}
 
     def job(self, caller: Caller, job_id: str) -> dict[str, Any]:
@@ -232,7 +237,7 @@ class MemoryService:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _find(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
+    def find(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
         """The readable cube that holds this memory (a named cube, or the first in lookup order)."""
         cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
         for cube in cubes:
@@ -245,7 +250,7 @@ class MemoryService:
 
     async def _writable_home(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
         """Where a change to this memory applies, once earlier writes to it have landed."""
-        cube = self._find(caller, memory_id, cube_id)
+        cube = self.find(caller, memory_id, cube_id)
         # The caller can read this memory, so a 403 reveals nothing it could not see.
         self._access.require(caller, cube.id, Role.WRITE)
         await self._settle_pending(cube.id, memory_id)
@@ -271,7 +276,19 @@ class MemoryService:
             "created_at": created,
             "updated_at": now_ms(),
             "source_ids": list(new.source_ids),
+            "episode": new.episode,
+            "tool": new.tool,
         }
+
+    def _check_episode(self, cube: str, episode: str | None) -> None:
+        """A trace may only name an episode of its cube that exists (stored, or accepted and queued)."""
+        if episode is None:
+            return
+        with self._read.cube(cube) as store:
+            if store is not None and store.episode(episode) is not None:
+                return
+        if not any(op == Op.EPISODE for _, op in self._intake.pending_ops(cube, episode)):
+            raise Invalid(f"episode {episode} does not exist in cube {cube}; open it with POST /v1/episodes")
 
     def _earlier_write(self, cube: str, memory_id: str) -> Accepted | None:
         """A write repeating an id is a no-op: it answers with the first write's state."""
@@ -294,7 +311,7 @@ class MemoryService:
                 self._raise_failure(seq)
         if any(state == "pending" for state in states.values()):
             return accepted  # still going at the timeout: the 202 answer stands
-        return replace(accepted, status="done", memory=memory_view(self._stored(cube, accepted.id)))
+        return replace(accepted, status="done", memory=memory_view(self.stored(cube, accepted.id)))
 
     async def _settle_pending(self, cube: str, memory_id: str) -> None:
         """Changes to a memory wait for the writes before them to land, so they apply in order."""
@@ -302,7 +319,8 @@ class MemoryService:
         if seqs:
             await self._tracker.wait(seqs, self._settings.wait_timeout_s)
 
-    async def _run_op(self, caller: Caller, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
+    async def run_op(self, caller: Caller, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
+        """Append one operation to the intake log and wait (up to wait_timeout_s) until it is applied."""
         job_id = new_job_id()
         entry = IntakeEntry(job_id, op, cube, memory_id, encode_draft(draft))
         seqs = await self._committer.submit([(job_id, caller.agent, op.value, 1)], [entry])
@@ -311,7 +329,7 @@ class MemoryService:
             self._raise_failure(seqs[0])
         return Accepted(memory_id, job_id, "done" if state == "done" else "queued", cube=cube)
 
-    def _stored(self, cube: str, memory_id: str) -> dict[str, Any]:
+    def stored(self, cube: str, memory_id: str) -> dict[str, Any]:
         with self._read.cube(cube) as store:
             rec = store.get(memory_id) if store is not None else None
         if rec is None:

@@ -21,7 +21,10 @@ from service.access import Access
 from service.auth import Authenticator
 from service.cubes import CubeService
 from service.group_commit import GroupCommitter
+from service.episodes import EpisodeService
+from service.feedback import FeedbackService
 from service.memories import MemoryService
+from service.skills import SkillService
 from service.prefetch import Prefetcher
 from service.query_embedder import QueryEmbedder
 from service.read_side import ReadSide, VectorTuning
@@ -79,6 +82,9 @@ class Runtime:
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
         self.memories = MemoryService(s, self.access, self.intake, self.committer, self.tracker, self.read, self.audit)
         self.search = SearchService(s, self.access, self.read, self.embedder)
+        self.episodes = EpisodeService(self.access, self.memories, self.read)
+        self.skills = SkillService(self.access, self.read)
+        self.feedback = FeedbackService(self.access, self.memories, self.read)
         self.cubes = CubeService(self.registry, self.access, self.audit, self.read, self._drop_cube)
         self.reindexer = Reindexer(
             self.paths, self.registry, self.intake, self.actors, self.driver, s.embed_model, self.read.mark_dirty
@@ -117,6 +123,7 @@ class Runtime:
             ray.get([
                 self.actors.write[cube.shard].drop_cube.remote(cube.id),
                 self.actors.dedupe[cube.shard].forget_cube.remote(cube.id),
+                self.actors.crystallize[cube.shard].forget_cube.remote(cube.id),
             ])
             self.read.forget_cube(cube.id)
             self._completed(Completion(cube.shard, [], failed, [cube.id]))

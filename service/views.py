@@ -25,6 +25,11 @@ def memory_view(rec: dict[str, Any]) -> dict[str, Any]:
         "duplicate_of": rec["duplicate_of"],
         "source_ids": rec["source_ids"],
         "tokens": rec["tokens"],
+        "episode": rec.get("episode"),
+        "tool": rec.get("tool"),
+        "feedback": rec.get("feedback", 0),
+        "valid_from": to_iso(rec["valid_from"]) if rec.get("valid_from") is not None else None,
+        "valid_to": to_iso(rec["valid_to"]) if rec.get("valid_to") is not None else None,
     }
 
 
@@ -47,4 +52,9 @@ def pending_view(payload: bytes) -> dict[str, Any]:
         "duplicate_of": None,
         "source_ids": draft.get("source_ids") or [],
         "tokens": None,
+        "episode": draft.get("episode"),
+        "tool": draft.get("tool"),
+        "feedback": 0,
+        "valid_from": None,
+        "valid_to": None,
     }

@@ -19,6 +19,7 @@ import orjson
 from pipeline.errors import Invalid, StoreError
 from pipeline.records import Dedupe, Op, Status
 from storage.sqlite import connect, migrate
+from storage.tier_writes import TierWrites, is_derived
 
 MIGRATIONS = [
     [
@@ -86,11 +87,51 @@ MIGRATIONS = [
            BEGIN UPDATE stats SET value = value + (new.status = 'active') - (old.status = 'active')
                  WHERE key = 'active'; END""",
     ],
+    [
+        # The three tiers: episodes of traces, world facts, skills; feedback on any memory.
+        "ALTER TABLE memories ADD COLUMN episode TEXT",
+        "ALTER TABLE memories ADD COLUMN tool TEXT",
+        "ALTER TABLE memories ADD COLUMN feedback INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE memories ADD COLUMN valid_from INTEGER",
+        "ALTER TABLE memories ADD COLUMN valid_to INTEGER",
+        "CREATE INDEX memories_by_episode ON memories(episode, created_at) WHERE episode IS NOT NULL",
+        "CREATE INDEX memories_by_tier ON memories(tier, created_at)",
+        """CREATE TABLE episodes (
+            id TEXT PRIMARY KEY,
+            task TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            outcome TEXT NOT NULL DEFAULT 'unknown',
+            opened_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            task_vector BLOB
+        )""",
+        """CREATE TABLE facts (
+            memory_id TEXT PRIMARY KEY,
+            subject_key TEXT NOT NULL,
+            relation TEXT,
+            predicate TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            polarity INTEGER NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER
+        )""",
+        "CREATE INDEX facts_by_subject ON facts(subject_key)",
+        """CREATE TABLE feedback (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            memory_id TEXT NOT NULL,
+            signal TEXT NOT NULL,
+            note TEXT,
+            agent TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            intake_seq INTEGER NOT NULL UNIQUE
+        )""",
+        "CREATE INDEX feedback_by_memory ON feedback(memory_id)",
+    ],
 ]
 
 RECORD_COLUMNS = (
     "id, cube, agent, tier, kind, content, tags, metadata, created_at, updated_at, version, "
-    "status, content_hash, source_ids, duplicate_of, tokens"
+    "status, content_hash, source_ids, duplicate_of, tokens, episode, tool, feedback, valid_from, valid_to"
 )
 INDEX_COLUMNS = "id, cube, tier, kind, index_text, tags, created_at, status, embedding"
 CHANGES_KEPT = 200_000  # caches further behind than this reload from scratch
@@ -128,6 +169,7 @@ def _record(row: Sequence[Any]) -> dict[str, Any]:
     rec["tags"] = orjson.loads(rec["tags"])
     rec["metadata"] = orjson.loads(rec["metadata"])
     rec["source_ids"] = orjson.loads(rec["source_ids"])
+    rec["tool"] = orjson.loads(rec["tool"]) if rec["tool"] else None
     return rec
 
 
@@ -152,7 +194,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise Invalid("cursor is not one this server issued") from exc
 
 
-class CubeStore:
+class CubeStore(TierWrites):
     """A cube's SQLite file. Writers apply whole batches in one transaction; readers never write."""
 
     def __init__(self, path: Path, *, create: bool) -> None:
@@ -202,9 +244,13 @@ class CubeStore:
         tag: str | None = None,
         kind: str | None = None,
         status: str | None = Status.ACTIVE.value,
+        tier: str | None = None,
     ) -> ListPage:
         """Newest first; fetches one extra row to know whether a next page exists."""
         where, args = [], []
+        if tier is not None:
+            where.append("tier = ?")
+            args.append(tier)
         if tag is not None:
             where.append("id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)")
             args.append(tag)
@@ -360,8 +406,20 @@ class CubeStore:
             self._add(row, embed_model, result)
         elif op == Op.UPDATE:
             self._update(row, embed_model, result)
-        else:
+        elif op == Op.DELETE:
             self._delete(row["id"], result)
+        elif op == Op.FACT:
+            self._fact(row, embed_model, result)
+        elif op == Op.SKILL:
+            self._skill(row, embed_model, result)
+        elif op == Op.EPISODE:
+            self._episode(row, result)
+        elif op == Op.FEEDBACK:
+            self._feedback(row, result)
+        elif op == Op.LINK:
+            self._user_link(row, result)
+        if is_derived(row):
+            return  # rides with its source entry, which reports done or failed
         if not result.failed or result.failed[-1][0] != seq:
             result.done.append(seq)
 
@@ -406,15 +464,19 @@ class CubeStore:
         self._conn.execute(
             "INSERT INTO memories(id, cube, agent, tier, kind, content, index_text, tags, metadata, created_at, "
             "updated_at, version, status, content_hash, source_ids, duplicate_of, tokens, embedding, embed_model, "
-            "intake_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "intake_seq, episode, tool, valid_from, valid_to) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["id"], row["cube"], row["agent"], row["tier"], row["kind"], row["content"], row["index_text"],
                 orjson.dumps(row["tags"]).decode(), row["metadata"], row["created_at"], row["updated_at"],
-                row["status"], row["content_hash"], orjson.dumps(row["source_ids"]).decode(), row["duplicate_of"],
-                row["tokens"], _blob(vector), embed_model if vector is not None else None, row["seq"],
+                row.get("version") or 1, row["status"], row["content_hash"], orjson.dumps(row["source_ids"]).decode(),
+                row["duplicate_of"], row["tokens"], _blob(vector), embed_model if vector is not None else None,
+                row["seq"], row.get("episode"), row.get("tool"), row.get("valid_from"), row.get("valid_to"),
             ),
         )
         self._set_tags(row["id"], row["tags"])
+        if row.get("episode"):
+            self._link(row["id"], "part_of_episode", row["episode"], row["updated_at"])
         if row["duplicate_of"]:
             self._link(row["id"], "duplicate_of", row["duplicate_of"], row["updated_at"])
         if row["near_duplicate_of"]:

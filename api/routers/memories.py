@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
@@ -34,13 +34,15 @@ CubeQuery = Annotated[str | None, Query(max_length=200, description="The cube (d
 def _new(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
     return NewMemory(
         content=body.content,
-        kind=body.kind.value,
+        kind=body.kind,
         tags=tuple(body.tags),
         metadata=body.metadata,
         id=body.id,
         created_at=to_ms(body.created_at) if body.created_at is not None else None,
         source_ids=tuple(body.source_ids),
         cube=body.cube or default_cube,
+        episode=body.episode,
+        tool=body.tool.model_dump() if body.tool is not None else None,
     )
 
 
@@ -71,14 +73,15 @@ def list_memories(
     cube: CubeQuery = None,
     tag: Annotated[str | None, Query(max_length=128)] = None,
     kind: Kind | None = None,
-    status: Annotated[str, Query(pattern="^(active|duplicate|all)$")] = "active",
+    tier: Literal["trace", "world", "skill"] | None = None,
+    status: Annotated[str, Query(pattern="^(active|duplicate|superseded|all)$")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict:
     """Newest first, in one cube (default: your own); pass `next_cursor` back as `cursor`."""
     return rt.memories.list(
         caller, cube_id=cube, limit=limit, cursor=cursor, tag=tag, kind=kind.value if kind else None,
-        status=None if status == "all" else status,
+        status=None if status == "all" else status, tier=tier,
     )
 
 
@@ -98,7 +101,7 @@ async def patch_memory(
     """Change content, kind, tags or metadata; new content is re-embedded. The old version is kept."""
     changes = MemoryChanges(
         content=body.content,
-        kind=body.kind.value if body.kind else None,
+        kind=body.kind,
         tags=tuple(body.tags) if body.tags is not None else None,
         metadata=body.metadata,
         version=body.version,
@@ -130,3 +133,23 @@ async def share_memory(memory_id: str, body: ShareIn, rt: RuntimeDep, caller: Ca
     """Copy a memory you can read into a cube you can write; the copy links back to the original."""
     accepted = await rt.memories.share(caller, memory_id, body.to, body.from_cube)
     return JSONResponse(accepted.body(), status_code=201 if accepted.memory is not None else 202)
+
+
+@router.get("/{memory_id}/history", responses={404: {"model": ErrorOut}})
+def history(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
+    """Every version, oldest first; the facts this one superseded and those that superseded it; feedback."""
+    return rt.feedback.history(caller, memory_id, cube)
+
+
+@router.get("/{memory_id}/graph", responses={404: {"model": ErrorOut}})
+def graph(
+    memory_id: str,
+    rt: RuntimeDep,
+    caller: CallerDep,
+    depth: Annotated[int, Query(ge=1, le=5)] = 1,
+    types: Annotated[str | None, Query(max_length=400, description="Comma-separated link types.")] = None,
+    cube: CubeQuery = None,
+) -> dict:
+    """Nodes and edges within `depth` links of the memory, in both directions."""
+    wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
+    return rt.feedback.graph(caller, memory_id, depth, wanted, cube)

@@ -21,6 +21,7 @@ def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> dict:
     filt = SearchFilter(
         kinds=frozenset(k.value for k in body.kinds) if body.kinds else None,
         tags=frozenset(body.tags) if body.tags else None,
+        tiers=frozenset(body.tiers) if body.tiers else None,
     )
     ranking = None
     if body.ranking is not None and body.ranking.channels:

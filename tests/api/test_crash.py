@@ -46,7 +46,7 @@ def test_acked_writes_survive_kill_9_exactly_once(tmp_path):
         server.kill9()
     assert len(acked) >= 400, server.log()
 
-    restarted = start_server(data, port=server.port)
+    restarted = start_server(data)  # a fresh port: the old one may be taken by now
     try:
         with restarted.client("crash") as c:
             deadline = time.monotonic() + 240

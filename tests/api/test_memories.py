@@ -69,9 +69,10 @@ def test_near_duplicates_are_stored_and_collapsed_in_search(alice):
     a = alice.post("/v1/memories?wait=true", json={"content": "Bob is allergic to peanuts and shellfish"}).json()
     b = alice.post("/v1/memories?wait=true", json={"content": "Bob is allergic to peanuts and to shellfish"}).json()
     assert b["status"] == "active"
-    collapsed = alice.post("/v1/search", json={"query": "bob allergies"}).json()["results"]
+    traces = {"query": "bob allergies", "tiers": ["trace"]}  # the world fact read from them is a third memory
+    collapsed = alice.post("/v1/search", json=traces).json()["results"]
     assert [(h["id"], h["near_duplicates"]) for h in collapsed] == [(a["id"], [b["id"]])]
-    both = alice.post("/v1/search", json={"query": "bob allergies", "collapse": False}).json()["results"]
+    both = alice.post("/v1/search", json={**traces, "collapse": False}).json()["results"]
     assert {h["id"] for h in both} == {a["id"], b["id"]}
 
 

@@ -55,6 +55,7 @@ def test_add_stores_the_whole_record_and_reports_what_to_index(store):
         "id": "m1", "cube": "agent-a", "agent": "a", "tier": "trace", "kind": "note", "content": "hello world",
         "tags": ["x", "y", "x"], "metadata": {}, "created_at": 1001, "updated_at": 2001, "version": 1,
         "status": "active", "content_hash": "h-hello world", "source_ids": [], "duplicate_of": None, "tokens": 2,
+        "episode": None, "tool": None, "feedback": 0, "valid_from": None, "valid_to": None,
     }
     assert store.list(limit=10, tag="y").items[0]["id"] == "m1"
 
