@@ -73,7 +73,8 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
     embed = [
         ray.remote(EmbedStage)
         .options(**_options(settings, f"embed-{i}", 1))
-        .remote(model, settings.embed_threads, settings.embed_batch_size, settings.embed_nice)
+        .remote(model, settings.embed_engine, str(settings.models_dir), settings.embed_threads,
+                settings.embed_batch_size, settings.embed_nice)
         for i in range(settings.embed_actors)
     ]
     actors = StageActors(

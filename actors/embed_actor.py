@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from pipeline.embed import embed_batch
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoder import load_encoder
 
 
 class EmbedStage:
-    def __init__(self, model: str, threads: int, batch_size: int, nice: int) -> None:
+    def __init__(self, model: str, engine: str, cache_dir: str, threads: int, batch_size: int, nice: int) -> None:
         if nice:
             # Ingest yields the CPU to the front door: bursts wait in the intake log, not in accept.
             os.nice(nice)
         # Ray sets OMP_NUM_THREADS to the actor's CPU share (1); the model should use every core.
-        self._encoder = SentenceEncoder(model, threads=threads or os.cpu_count() or 1, batch_size=batch_size)
+        self._encoder = load_encoder(model, engine, Path(cache_dir), threads=threads or os.cpu_count() or 1,
+                                     batch_size=batch_size)
 
     def ready(self) -> bool:
         return True

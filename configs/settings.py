@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     llm_api_key: str = Field(repr=False)
 
     embed_model: str
+    embed_engine: Literal["onnx", "torch"]
+    model_cache_dir: str
     query_threads: int = Field(ge=1)
 
     search_candidates: int = Field(ge=1)
@@ -92,6 +94,10 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=extra))
         sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULTS_FILE))
         return tuple(sources)
+
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.model_cache_dir).expanduser().resolve() if self.model_cache_dir else self.data_dir / "models"
 
     def with_overrides(self, **changes: Any) -> "Settings":
         """A copy with some fields replaced, validated like a fresh construction."""

@@ -7,12 +7,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-from pipeline.encoder import SentenceEncoder
+from pathlib import Path
+
+from pipeline.encoder import load_encoder
 
 
 class QueryEmbedder:
-    def __init__(self, model: str, threads: int, cache_size: int) -> None:
-        self._encoder = SentenceEncoder(model, threads=threads, batch_size=1)
+    def __init__(self, model: str, engine: str, cache_dir: Path, threads: int, cache_size: int) -> None:
+        self._encoder = load_encoder(model, engine, cache_dir, threads=threads, batch_size=1)
         self.dim = self._encoder.dim
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -16,7 +16,7 @@ import ray
 from actors import cluster
 from actors.pipeline_driver import Completion, PipelineDriver
 from configs import Settings
-from pipeline.encoder import model_spec
+from pipeline.encoder import ensure_onnx, model_spec
 from service.access import Access
 from service.auth import Authenticator
 from service.cubes import CubeService
@@ -57,9 +57,13 @@ class Runtime:
         self.auth = Authenticator(self.keys, s.host)
         self.access = Access(self.registry)
         dim = model_spec(s.embed_model).dim
+        if s.embed_engine == "onnx":
+            ensure_onnx(model_spec(s.embed_model), s.models_dir)  # once per data dir, before anyone loads it
         shards = self.registry.shards()
         with ThreadPoolExecutor(1) as pool:
-            embedder = pool.submit(QueryEmbedder, s.embed_model, s.query_threads, s.query_cache_size)
+            # The front door exports the ONNX model (once) before the actors look for it.
+            embedder = pool.submit(QueryEmbedder, s.embed_model, s.embed_engine, s.models_dir, s.query_threads,
+                                   s.query_cache_size)
             cluster.connect(s)
             self.actors = cluster.spawn(s, shards, dim)
             self.embedder = embedder.result()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from configs import Settings
-from pipeline.encoder import SentenceEncoder, TokenCounter
+from pipeline.encoder import OnnxEncoder, TokenCounter
 from benchmarks.server_process import ServerProcess, start_server
 
 
@@ -18,8 +18,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def encoder() -> SentenceEncoder:
-    return SentenceEncoder("all-MiniLM-L6-v2", threads=2)
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> OnnxEncoder:
+    """The server's default engine (ONNX Runtime) on the real model."""
+    return OnnxEncoder("all-MiniLM-L6-v2", tmp_path_factory.mktemp("models"), threads=2)
 
 
 @pytest.fixture(scope="session")
