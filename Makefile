@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench lock clean
+.PHONY: serve test bench bench-tools bench-locomo bench-load lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ingest --out benchmarks/out/ingest.json
+
+# LoCoMo retrieval quality: every ranking configuration on one ingest (about 10 minutes on 2 cores).
+bench-locomo: $(STAMP)
+	$(BIN)/python -m benchmarks.locomo --data ../shared/data/locomo/locomo10.json --out benchmarks/out/locomo.json
+
+# The HTTP load generators the load benchmark drives (Debian packages; needs root).
+bench-tools:
+	command -v wrk >/dev/null && command -v hey >/dev/null || { apt-get update && apt-get install -y wrk hey; }
+
+bench-load: $(STAMP) bench-tools
+	$(BIN)/python -m benchmarks.load --out benchmarks/out/load.json
 
 # Re-resolve the pinned set from pyproject.toml (needs the registries).
 lock:

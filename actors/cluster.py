@@ -18,6 +18,7 @@ from actors.parse_actor import ParseStage
 from actors.prefetch_actor import PrefetchStage
 from actors.write_actor import ShardWriter
 from configs import Settings
+from pipeline.context import ContextWindow
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,10 @@ def _options(settings: Settings, name: str, num_cpus: float, *, near_data: bool 
     return opts
 
 
+def context_window(settings: Settings) -> ContextWindow:
+    return ContextWindow(settings.context_before, settings.context_after, settings.context_gap_s * 1000)
+
+
 def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
     data_dir = str(settings.data_dir)
     model = settings.embed_model
@@ -100,7 +105,8 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
         write={
             shard: ray.remote(ShardWriter)
             .options(**_options(settings, f"write-{shard}", 0, near_data=True))
-            .remote(data_dir, shard, dim, model, settings.lance_compact_every, settings.ann_min_rows)
+            .remote(data_dir, shard, dim, model, settings.lance_compact_every, settings.ann_min_rows,
+                    context_window(settings))
             for shard in shards
         },
         prefetch=ray.remote(PrefetchStage)

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pipeline.context import ContextWindow, affected, contexts
+from pipeline.records import Status
 from pipeline.write_plan import plan_writes, split_index_rows
 from storage.cube_store import CubeStore
 from storage.lexical_index import LexicalWriter
@@ -19,7 +21,10 @@ from storage.vector_shard import VectorShard
 class ShardWriter:
     """Applies deduped batches: SQLite first, then Lance and tantivy; also rebuilds the shard."""
 
-    def __init__(self, data_dir: str, shard: str, dim: int, model: str, compact_every: int, ann_min_rows: int) -> None:
+    def __init__(
+        self, data_dir: str, shard: str, dim: int, model: str, compact_every: int, ann_min_rows: int,
+        window: ContextWindow = ContextWindow(),
+    ) -> None:
         self._paths = DataPaths(Path(data_dir))
         self._paths.ensure()
         self._shard, self._model, self._compact_every = shard, model, compact_every
@@ -28,9 +33,14 @@ class ShardWriter:
         self._stores: OrderedDict[str, CubeStore] = OrderedDict()
         self._batches = 0
         self._ann_min_rows = ann_min_rows
+        self._window = window
 
     def ready(self) -> bool:
         return True
+
+    def needs_rebuild(self) -> bool:
+        """True when the tantivy index was made by an older schema and was started afresh."""
+        return self._lexical.recreated
 
     def _store(self, cube: str) -> CubeStore:
         store = self._stores.pop(cube, None) or CubeStore(self._paths.cube_db(cube), create=True)
@@ -45,22 +55,45 @@ class ShardWriter:
         failed: list[tuple[int, str, str]] = []
         upserts: list[dict[str, Any]] = []
         deletes: list[tuple[str, str]] = []
+        recontext: list[dict[str, Any]] = []  # unchanged rows whose neighbours changed: BM25 only
         for cube, rows in plan_writes(batch).items():
-            result = self._store(cube).apply(rows, self._model)
+            store = self._store(cube)
+            result = store.apply(rows, self._model)
             done += result.done
             failed += result.failed
             keep, drop = split_index_rows(result.index_upserts)
             upserts += keep
             deletes += drop + [(cube, memory_id) for memory_id in result.index_deletes]
+            changed = {r["id"] for r in result.index_upserts} | set(result.index_deletes)
+            recontext += self._with_context(store, keep, changed)
         if deletes:
             self._vectors.delete(deletes)
         self._vectors.upsert(upserts)
-        self._lexical.apply(upserts, deletes)
+        self._lexical.apply(upserts + recontext, deletes)
         self._batches += 1
         if self._batches % self._compact_every == 0:
             self.settle()
         touched = {c for c, _ in deletes} | {r["cube"] for r in upserts}
         return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched)}
+
+    def _with_context(self, store: CubeStore, keep: list[dict[str, Any]], changed: set[str]) -> list[dict[str, Any]]:
+        """Set `context` on the kept rows; return the other rows whose context a change reached."""
+        if not changed or self._window.reach == 0:
+            return []
+        around = store.thread_around(sorted(changed), self._window.reach, self._window.gap_ms)
+        stale = affected(around, changed, self._window)
+        if not stale:
+            return []
+        # the stale rows' own windows need the rows beyond them too
+        around += store.thread_around(sorted(stale - changed), self._window.reach, self._window.gap_ms)
+        text = contexts(around, stale, self._window)
+        for row in keep:
+            row["context"] = text.get(row["id"])
+        kept = {r["id"] for r in keep}
+        others = [r for r in store.index_rows_for(sorted(stale - kept)) if r["status"] == Status.ACTIVE]
+        for row in others:
+            row["context"] = text.get(row["id"])
+        return others
 
     def store_embeddings(self, cube: str, ids: list[str], vectors: np.ndarray) -> int:
         return self._store(cube).set_embeddings(ids, vectors, self._model)
@@ -93,8 +126,16 @@ class ShardWriter:
             for cube in present:
                 yield from self._store(cube).index_rows()
 
+        def rows_with_context():
+            for cube in present:
+                store = self._store(cube)
+                text = contexts(store.thread_rows(), None, self._window) if self._window.reach else {}
+                for row in store.index_rows():
+                    row["context"] = text.get(row["id"])
+                    yield row
+
         n_vectors = self._vectors.rebuild(rows())
-        n_docs = self._lexical.rebuild(rows())
+        n_docs = self._lexical.rebuild(rows_with_context())
         self.settle()  # an overwritten table has no index yet
         return {"cubes": len(present), "vectors": n_vectors, "documents": n_docs}
 

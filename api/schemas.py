@@ -79,6 +79,13 @@ class RankingIn(Strict):
     """Per-request ranking overrides (for ablations and debugging); omitted fields use the server's."""
 
     channels: list[Literal["bm25", "vector"]] | None = Field(default=None, min_length=1)
+    rrf_k: int | None = Field(default=None, ge=1, le=1000)
+    bm25_weight: float | None = Field(default=None, ge=0, le=100)
+    vector_weight: float | None = Field(default=None, ge=0, le=100)
+    context: bool | None = Field(default=None, description="BM25 also matches neighbouring turns.")
+    content_boost: float | None = Field(default=None, ge=0, le=100)
+    recency_half_life_days: float | None = Field(default=None, gt=0, description="Boost newer memories.")
+    mmr_lambda: float | None = Field(default=None, ge=0, le=1, description="Diversify results (1: relevance only).")
 
 
 class SearchIn(Strict):
@@ -88,6 +95,12 @@ class SearchIn(Strict):
     kinds: list[Kind] | None = None
     tiers: list[TierName] | None = Field(default=None, description="Only these tiers (default: all).")
     collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
+    since: datetime | None = Field(default=None, description="Only memories created at or after this time.")
+    until: datetime | None = Field(default=None, description="Only memories created before this time.")
+    max_memories: int | None = Field(default=None, ge=1, le=100, description="Return at most this many.")
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Return only as many memories as fit in this many tokens."
+    )
     ranking: RankingIn | None = None
     cubes: list[CubeId] | None = Field(
         default=None, max_length=64, description="Cubes to search (each needs read); default: yours plus mounts."
@@ -151,12 +164,36 @@ class Scores(BaseModel):
     feedback: int = 0
 
 
+class ChannelRank(BaseModel):
+    rank: int = Field(description="1 is the channel's best match.")
+    score: float
+
+
+class Why(BaseModel):
+    """How a result earned its place: each channel's rank and score, the fusion, the boosts."""
+
+    bm25: ChannelRank | None
+    vector: ChannelRank | None
+    fusion: float = Field(description="Weighted reciprocal rank fusion of the channel ranks.")
+    boosts: dict[str, float] = Field(description="Multipliers applied after fusion (feedback, recency).")
+    mmr_rank: int | None = Field(default=None, description="Position chosen by diversity re-ranking, if on.")
+
+
+class CutHit(BaseModel):
+    id: str
+    cube: str
+    tokens: int
+    reason: Literal["max_memories", "max_tokens"]
+
+
 class SearchHit(BaseModel):
     id: str
     cube: str
     content: str
     score: float
     scores: Scores
+    why: Why
+    tokens: int = Field(description="Tokens of the memory's indexed text (the embedder's tokenizer).")
     kind: str
     tier: str
     tags: list[str]
@@ -167,6 +204,8 @@ class SearchHit(BaseModel):
 
 class SearchOut(BaseModel):
     results: list[SearchHit]
+    used_tokens: int = Field(description="Sum of the results' tokens.")
+    cut: list[CutHit] = Field(description="Ranked results left out to keep within max_memories/max_tokens.")
     took_ms: float
     timings_ms: dict[str, float] = Field(description="Time per step: bm25, embed, vector, fuse, fetch.")
 
@@ -304,3 +343,9 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class Timeline(BaseModel):
+    memory: str = Field(description="The memory asked about.")
+    position: int = Field(description="Its index in `items`.")
+    items: list[Memory] = Field(description="It and its neighbouring turns of the same thread, oldest first.")

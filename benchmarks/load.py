@@ -1,7 +1,7 @@
 """Throughput and latency under load, as ratios against the same machine's limits, in one run.
 
     python -m benchmarks.load --quick --out benchmarks/out/load-quick.json     # < 5 minutes
-    python -m benchmarks.load --out benchmarks/out/load.json --plot docs/load.png
+    python -m benchmarks.load --out benchmarks/out/load.json --plot docs/load.png [--sizes 10000,100000]
 
 Accept path: MemOS `POST /v1/memories` next to a bare FastAPI + uvicorn endpoint doing one apsw
 insert (WAL, synchronous=FULL) per request, started by this benchmark: closed loop with 64
@@ -74,7 +74,7 @@ def batch_rate(url: str, seconds: int) -> dict:
     return {"items_per_s": r.rps * 1000, "requests_per_s": r.rps, "p50_ms": r.p50_ms, "errors": r.errors}
 
 
-def run(quick: bool, out: Path, plot: Path | None) -> dict:
+def run(quick: bool, out: Path, plot: Path | None, sizes: list[int] | None = None) -> dict:
     seconds = 8 if quick else 20
     result: dict = {"benchmark": "load", "quick": quick, "machine": describe(),
                     "command": "python -m benchmarks.load " + " ".join(sys.argv[1:])}
@@ -117,7 +117,7 @@ def run(quick: bool, out: Path, plot: Path | None) -> dict:
     result["ingest"] = {"rate": ingest_out["ingest"]["rate"], "encode_rate": ingest_out["encode_rate"],
                         "ratio": ingest_out["ratio"]}
 
-    sizes = [10_000] if quick else [10_000, 100_000, 1_000_000]
+    sizes = sizes or ([10_000] if quick else [10_000, 100_000, 1_000_000])
     log(f"search at {sizes} ...")
     result["search"] = {str(n): search_scale.measure(n) for n in sizes}
     result["goals"] = goals(result)
@@ -193,9 +193,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="short runs, search at 10k only (< 5 min)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--plot", type=Path, default=None)
+    ap.add_argument("--sizes", default=None, help="cube sizes to search, comma-separated (default: by --quick)")
     args = ap.parse_args(argv)
     os.environ.setdefault("MEMOS_LOG", "warning")
-    return run(args.quick, args.out, args.plot)
+    sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else None
+    return run(args.quick, args.out, args.plot, sizes)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
 
     search_candidates: int = Field(ge=1)
     rrf_k: int = Field(ge=1)
+    bm25_weight: float = Field(ge=0)
+    vector_weight: float = Field(ge=0)
+    bm25_context: bool
+    bm25_content_boost: float = Field(ge=0)
+    recency_half_life_days: float = Field(ge=0)
+    mmr_lambda: float = Field(ge=0, le=1)
+    context_before: int = Field(ge=0, le=20)
+    context_after: int = Field(ge=0, le=20)
+    context_gap_s: int = Field(ge=0)
     hot_vectors_max_mb: int = Field(ge=0)
     hot_ivf_min_rows: int = Field(ge=1)
     hot_ivf_probes: int = Field(ge=1)

@@ -206,6 +206,16 @@ class MemoryService:
                 return pending_view(pending.payload)
         raise NotFound(f"memory {memory_id} does not exist")
 
+    def timeline(self, caller: Caller, memory_id: str, before: int, after: int, cube_id: str | None) -> dict[str, Any]:
+        """The memory among its neighbouring turns: same cube, tier and episode, ordered by time then arrival."""
+        cube = self.find(caller, memory_id, cube_id)
+        with self._read.cube(cube.id) as store:
+            found = store.timeline(memory_id, before, after) if store is not None else None
+        if found is None:
+            raise NotFound(f"memory {memory_id} is not stored yet")
+        records, position = found
+        return {"memory": memory_id, "position": position, "items": [memory_view(r) for r in records]}
+
     def list(
         self, caller: Caller, *, cube_id: str | None = None, limit: int, cursor: str | None, tag: str | None,
         kind: str | None, status: str | None, tier: str | None = None,

@@ -28,7 +28,7 @@ from service.skills import SkillService
 from service.prefetch import Prefetcher
 from service.query_embedder import QueryEmbedder
 from service.read_side import ReadSide, VectorTuning
-from service.reindex import Reindexer
+from service.reindex import Reindexer, plan_by_shard
 from service.search import SearchService
 from service.write_tracker import WriteTracker
 from storage.api_keys import ApiKeys
@@ -67,6 +67,7 @@ class Runtime:
             cluster.connect(s)
             self.actors = cluster.spawn(s, shards, dim)
             self.embedder = embedder.result()
+        self._rebuild_stale_indexes(shards)
         self.read = ReadSide(self.paths, dim, VectorTuning(
             hot_max_bytes=s.hot_vectors_max_mb * 1024 * 1024, hot_ivf_min_rows=s.hot_ivf_min_rows,
             hot_ivf_probes=s.hot_ivf_probes, ann_nprobes=s.ann_nprobes, ann_refine_factor=s.ann_refine_factor,
@@ -102,6 +103,14 @@ class Runtime:
         self.committer.start()
         self.ready = True
         log.info("memos ready: data in %s, %d pending entries to replay", s.data_dir, self.intake.pending_count())
+
+    def _rebuild_stale_indexes(self, shards: list[str]) -> None:
+        """Indexes written by an older schema are started afresh by their writer; refill them from SQLite."""
+        stale = [sh for sh in shards if ray.get(self.actors.write[sh].needs_rebuild.remote())]
+        plan = plan_by_shard(self.registry, self.paths) if stale else {}
+        for shard in stale:
+            log.warning("shard %s: index schema changed, rebuilding from the cube files", shard)
+            ray.get(self.actors.write[shard].rebuild.remote(plan.get(shard, [])))
 
     def _record(self, kind: str):
         def record(agent: str, cubes: list[str]) -> None:

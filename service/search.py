@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from configs import Settings
 from pipeline.access import Caller
 from pipeline.filters import SearchFilter
 from pipeline.fusion import Fused
-from pipeline.ranking import RankingConfig, feedback_factor, rank
+from pipeline.ranking import RankingConfig, feedback_factor, mmr_order, rank, recency_factor
 from pipeline.records import Status
 from pipeline.timefmt import to_iso
 from service.access import Access
@@ -24,6 +26,14 @@ Candidates = list[tuple[tuple[str, str], float]]  # ((cube, id), score), best fi
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What a caller can take in: at most this many memories and (if set) this many tokens."""
+
+    max_memories: int = 10
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
 class SearchRequest:
     query: str
     top_k: int = 10
@@ -31,24 +41,39 @@ class SearchRequest:
     collapse: bool = True
     ranking: RankingConfig | None = None  # None: the server's configured ranking
     cubes: tuple[str, ...] | None = None  # None: the caller's own cube and its mounts
+    budget: Budget | None = None  # None: top_k memories, no token limit
+
+
+def ranking_from(settings: Settings) -> RankingConfig:
+    return RankingConfig(
+        rrf_k=settings.rrf_k,
+        bm25_weight=settings.bm25_weight,
+        vector_weight=settings.vector_weight,
+        context=settings.bm25_context,
+        content_boost=settings.bm25_content_boost,
+        recency_half_life_days=settings.recency_half_life_days or None,
+        mmr_lambda=settings.mmr_lambda if settings.mmr_lambda < 1 else None,
+    )
 
 
 class SearchService:
     def __init__(self, settings: Settings, access: Access, read: ReadSide, embedder: QueryEmbedder) -> None:
         self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
+        self.default_ranking = ranking_from(settings)
         self.on_search: Callable[[str, list[str]], None] = lambda agent, cubes: None
 
     def search(self, caller: Caller, req: SearchRequest) -> dict[str, Any]:
         clock = _Clock()
         cubes = self._access.search_cubes(caller, list(req.cubes) if req.cubes else None)
         self.on_search(caller.agent, [c.id for c in cubes])
-        config = req.ranking or RankingConfig(rrf_k=self._settings.rrf_k)
+        config = req.ranking or self.default_ranking
         bm25, vector = self._candidates(cubes, req, config, clock)
         fused = rank(bm25, vector, config)
         clock.lap("fuse")
-        results = self._materialize(fused[: req.top_k * 3 + 10], req)
+        ranked = self._materialize(fused[: req.top_k * 3 + 10], req, config)
         clock.lap("fetch")
-        return {"results": results, "took_ms": clock.total(), "timings_ms": clock.laps}
+        results, used, cut = fit_budget(ranked, req.budget or Budget(req.top_k))
+        return {"results": results, "used_tokens": used, "cut": cut, "took_ms": clock.total(), "timings_ms": clock.laps}
 
     def _candidates(
         self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, clock: "_Clock"
@@ -62,7 +87,9 @@ class SearchService:
             for cube in cubes:
                 by_shard[cube.shard].append(cube.id)
             for shard, ids in by_shard.items():
-                bm25 += [((c, i), s) for c, i, s in self._read.shard(shard).lexical.search(req.query, ids, n, req.filter)]
+                lexical = self._read.shard(shard).lexical
+                hits = lexical.search(req.query, ids, n, req.filter, config.bm25_content_boost)
+                bm25 += [((c, i), s) for c, i, s in hits]
             bm25 = sorted(bm25, key=lambda c: -c[1])[:n]
             clock.lap("bm25")
         if "vector" in config.channels:
@@ -75,12 +102,14 @@ class SearchService:
             clock.lap("vector")
         return bm25, vector
 
-    def _materialize(self, fused: list[Fused], req: SearchRequest) -> list[dict[str, Any]]:
+    def _materialize(self, fused: list[Fused], req: SearchRequest, config: RankingConfig) -> list[dict[str, Any]]:
+        """The ranked results (top_k at most): records read, boosts applied, near duplicates folded."""
         by_cube: dict[str, list[str]] = defaultdict(list)
         for f in fused:
             by_cube[f.key[0]].append(f.key[1])
         records: dict[tuple[str, str], dict[str, Any]] = {}
         near_of: dict[tuple[str, str], tuple[str, str]] = {}
+        vectors: dict[tuple[str, str], np.ndarray] = {}
         for cube, ids in by_cube.items():
             with self._read.cube(cube) as store:
                 if store is None:
@@ -88,40 +117,103 @@ class SearchService:
                 records.update({(cube, i): r for i, r in store.get_many(ids).items()})
                 if req.collapse:
                     near_of.update({(cube, src): (cube, dst) for src, dst in store.links_from(ids, "near_duplicate")})
+                if config.mmr_lambda is not None:
+                    vectors.update({(cube, i): v for i, v in store.embeddings(ids).items()})
+        live = [f for f in fused if (rec := records.get(f.key)) is not None and rec["status"] == Status.ACTIVE]
+        boosts = {f.key: boosts_of(records[f.key], live, records, config) for f in live}
+        scored = sorted(live, key=lambda f: -f.score * _product(boosts[f.key]))
         results: list[dict[str, Any]] = []
         shown: dict[tuple[str, str], dict[str, Any]] = {}
-        # Feedback moves a memory up or down before the cut (useful: up to x1.2, not useful: x0.8).
-        for f in fused:
-            rec = records.get(f.key)
-            if rec is not None:
-                f.score *= feedback_factor(rec["feedback"])
-        fused = sorted(fused, key=lambda f: -f.score)
-        for f in fused:
-            rec = records.get(f.key)
-            if rec is None or rec["status"] != Status.ACTIVE:
-                continue  # deleted since the index was read
+        for f in scored:
             original = shown.get(near_of.get(f.key, ("", "")))
             if original is not None:
                 original["near_duplicates"].append(f.key[1])
                 continue
-            result = {
-                "id": f.key[1],
-                "cube": f.key[0],
-                "content": rec["content"],
-                "score": round(f.score, 6),
-                "scores": {"bm25": f.bm25, "vector": f.vector, "feedback": rec["feedback"]},
-                "kind": rec["kind"],
-                "tier": rec["tier"],
-                "tags": rec["tags"],
-                "metadata": rec["metadata"],
-                "created_at": to_iso(rec["created_at"]),
-                "near_duplicates": [],
-            }
-            shown[f.key] = result
+            shown[f.key] = result = _result(f, records[f.key], boosts[f.key])
             results.append(result)
-            if len(results) == req.top_k:
-                break
+        if config.mmr_lambda is not None and results:
+            results = _diversify(results, vectors, config.mmr_lambda, req.top_k)
+        return results[: req.top_k]
+
+
+def boosts_of(
+    rec: dict[str, Any], live: list[Fused], records: dict[tuple[str, str], dict[str, Any]], config: RankingConfig
+) -> dict[str, float]:
+    """Multipliers on a fused score: feedback always, recency (age against the newest candidate) if on."""
+    out = {"feedback": feedback_factor(rec["feedback"])}
+    if config.recency_half_life_days is not None:
+        newest = max(records[f.key]["created_at"] for f in live)
+        out["recency"] = recency_factor(newest - rec["created_at"], config.recency_half_life_days)
+    return out
+
+
+def _product(boosts: dict[str, float]) -> float:
+    out = 1.0
+    for factor in boosts.values():
+        out *= factor
+    return out
+
+
+def _channel(rank: int | None, score: float | None) -> dict[str, Any] | None:
+    return None if rank is None else {"rank": rank, "score": round(float(score or 0.0), 6)}
+
+
+def _result(f: Fused, rec: dict[str, Any], boosts: dict[str, float]) -> dict[str, Any]:
+    return {
+        "id": f.key[1],
+        "cube": f.key[0],
+        "content": rec["content"],
+        "score": round(f.score * _product(boosts), 6),
+        "scores": {"bm25": f.bm25, "vector": f.vector, "feedback": rec["feedback"]},
+        "why": {
+            "bm25": _channel(f.bm25_rank, f.bm25),
+            "vector": _channel(f.vector_rank, f.vector),
+            "fusion": round(f.score, 6),
+            "boosts": {k: round(v, 4) for k, v in boosts.items()},
+        },
+        "tokens": int(rec["tokens"] or 0),
+        "kind": rec["kind"],
+        "tier": rec["tier"],
+        "tags": rec["tags"],
+        "metadata": rec["metadata"],
+        "created_at": to_iso(rec["created_at"]),
+        "near_duplicates": [],
+    }
+
+
+def _diversify(
+    results: list[dict[str, Any]], vectors: dict[tuple[str, str], np.ndarray], lam: float, n: int
+) -> list[dict[str, Any]]:
+    """Maximal marginal relevance over the results that have vectors; the rest keep their places after."""
+    with_vec = [r for r in results if (r["cube"], r["id"]) in vectors]
+    rest = [r for r in results if (r["cube"], r["id"]) not in vectors]
+    if not with_vec:
         return results
+    matrix = np.stack([vectors[(r["cube"], r["id"])] for r in with_vec])
+    order = mmr_order([r["score"] for r in with_vec], matrix, lam, n)
+    picked = [with_vec[i] for i in order]
+    for position, result in enumerate(picked, start=1):
+        result["why"]["mmr_rank"] = position
+    return picked + rest
+
+
+def fit_budget(ranked: list[dict[str, Any]], budget: Budget) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+    """Take results in rank order while they fit; one too large is cut and smaller ones after it may still fit."""
+    kept: list[dict[str, Any]] = []
+    cut: list[dict[str, Any]] = []
+    used = 0
+    for result in ranked:
+        reason = None
+        if len(kept) >= budget.max_memories:
+            reason = "max_memories"
+        elif budget.max_tokens is not None and used + result["tokens"] > budget.max_tokens:
+            reason = "max_tokens"
+        if reason:
+            cut.append({"id": result["id"], "cube": result["cube"], "tokens": result["tokens"], "reason": reason})
+            continue
+        kept.append(result)
+        used += result["tokens"]
+    return kept, used, cut
 
 
 class _Clock:

@@ -16,6 +16,7 @@ import apsw
 import numpy as np
 import orjson
 
+from pipeline.context import ThreadRow
 from pipeline.errors import Invalid, StoreError
 from pipeline.records import Dedupe, Op, Status
 from storage.sqlite import connect, migrate
@@ -134,6 +135,8 @@ RECORD_COLUMNS = (
     "status, content_hash, source_ids, duplicate_of, tokens, episode, tool, feedback, valid_from, valid_to"
 )
 INDEX_COLUMNS = "id, cube, tier, kind, index_text, tags, created_at, status, embedding"
+THREAD_COLUMNS = "id, index_text, created_at, intake_seq, episode, status, tier"
+CONTEXT_KIND = "message"  # only conversation turns get neighbouring-turn context
 CHANGES_KEPT = 200_000  # caches further behind than this reload from scratch
 
 
@@ -182,6 +185,10 @@ def _index_row(row: Sequence[Any]) -> dict[str, Any]:
     return rec
 
 
+def _thread_row(row: Sequence[Any]) -> ThreadRow:
+    return ThreadRow(row[0], row[1] or "", row[2], row[3], row[4], row[5] == Status.ACTIVE.value)
+
+
 def encode_cursor(created_at: int, memory_id: str) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([created_at, memory_id])).decode()
 
@@ -221,6 +228,74 @@ class CubeStore(TierWrites):
             for row in self._conn.execute(f"SELECT {RECORD_COLUMNS} FROM memories WHERE id IN ({marks})", chunk):
                 rec = _record(row)
                 out[rec["id"]] = rec
+        return out
+
+    def thread_around(self, ids: Sequence[str], reach: int, gap_ms: int) -> list[ThreadRow]:
+        """Each conversation turn's own row (any status) and up to `reach` active turns either side in its thread.
+
+        Turns are message traces: a burst of notes or tool calls is not an exchange, and their
+        neighbours' words would only blur which one a query means.
+        """
+        out: dict[str, ThreadRow] = {}
+        for memory_id in ids:
+            own = self._conn.execute(
+                f"SELECT {THREAD_COLUMNS} FROM memories WHERE id = ? AND kind = ?", (memory_id, CONTEXT_KIND)
+            ).fetchone()
+            if own is None or own[6] != "trace":
+                continue
+            out[own[0]] = _thread_row(own)
+            for row in self._adjacent(own, reach, gap_ms, kind=CONTEXT_KIND):
+                out.setdefault(row[0], _thread_row(row))
+        return list(out.values())
+
+    def thread_rows(self) -> Iterator[ThreadRow]:
+        """Every active conversation turn, for rebuilding contexts from scratch."""
+        for row in self._conn.execute(
+            f"SELECT {THREAD_COLUMNS} FROM memories WHERE tier = 'trace' AND status = 'active' AND kind = ?",
+            (CONTEXT_KIND,),
+        ):
+            yield _thread_row(row)
+
+    def timeline(self, memory_id: str, before: int, after: int) -> tuple[list[dict[str, Any]], int] | None:
+        """The memory and its active neighbours in its thread (same tier and episode), oldest first,
+        with the memory's position in that list; None if there is no such memory."""
+        own = self._conn.execute(f"SELECT {THREAD_COLUMNS} FROM memories WHERE id = ?", (memory_id,)).fetchone()
+        if own is None:
+            return None
+        earlier = [r[0] for r in self._adjacent(own, before, None, later=False)][::-1]
+        later = [r[0] for r in self._adjacent(own, after, None, earlier=False)]
+        records = self.get_many([*earlier, own[0], *later])
+        ordered = [records[i] for i in [*earlier, own[0], *later] if i in records]
+        return ordered, len(earlier)
+
+    def _adjacent(
+        self, own: Sequence[Any], limit: int, gap_ms: int | None, earlier: bool = True, later: bool = True,
+        kind: str | None = None,
+    ) -> list[Sequence[Any]]:
+        """Active rows of `own`'s thread (of one kind, if given) just before and/or after it, nearest first."""
+        _, _, created_at, seq, episode, _, tier = own
+        span = gap_ms if gap_ms is not None else 2**62
+        rows: list[Sequence[Any]] = []
+        sides = [s for s, wanted in (("<", earlier), (">", later)) if wanted]
+        for side in sides if limit > 0 else []:
+            order, bound = ("DESC", max(created_at - span, -(2**62))) if side == "<" else ("ASC", created_at + span)
+            lo, hi = (bound, created_at) if side == "<" else (created_at, bound)
+            rows += list(self._conn.execute(
+                f"SELECT {THREAD_COLUMNS} FROM memories WHERE tier = ? AND status = 'active' AND episode IS ? "
+                f"AND created_at BETWEEN ? AND ? AND (created_at {side} ? OR intake_seq {side} ?) AND id != ? "
+                f"AND (? IS NULL OR kind = ?) ORDER BY created_at {order}, intake_seq {order} LIMIT ?",
+                (tier, episode, lo, hi, created_at, seq, own[0], kind, kind, limit),
+            ))
+        return rows
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for memory_id, blob in self._conn.execute(
+                f"SELECT id, embedding FROM memories WHERE embedding IS NOT NULL AND id IN ({marks})", chunk
+            ):
+                out[memory_id] = np.frombuffer(blob, dtype=np.float32)
         return out
 
     def exists(self, memory_id: str) -> bool:
@@ -328,7 +403,7 @@ class CubeStore(TierWrites):
         if seq == 0 or (oldest is not None and seq < oldest - 1):
             return ChangeFeed(last, list(self.index_rows()), [], reset=True)
         ids = [r[0] for r in self._conn.execute("SELECT DISTINCT memory_id FROM changes WHERE seq > ?", (seq,))]
-        rows = {r["id"]: r for r in self._index_rows_for(ids)}
+        rows = {r["id"]: r for r in self.index_rows_for(ids)}
         upserts = [r for r in rows.values() if r["status"] == Status.ACTIVE]
         deletes = [i for i in ids if i not in rows or rows[i]["status"] != Status.ACTIVE]
         return ChangeFeed(last, upserts, deletes, reset=False)
@@ -369,7 +444,7 @@ class CubeStore(TierWrites):
             }
             last = rows[-1][0]
 
-    def _index_rows_for(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+    def index_rows_for(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         out = []
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
@@ -452,7 +527,7 @@ class CubeStore(TierWrites):
         if self.exists(row["id"]):
             # A replay after a crash, or a client repeating an id: no-op, but make sure the
             # derived indexes hold what the file holds (the crash may have come before them).
-            stored = self._index_rows_for([row["id"]])
+            stored = self.index_rows_for([row["id"]])
             if stored and stored[0]["status"] == Status.ACTIVE:
                 result.index_upserts.append(stored[0])
             return
@@ -491,7 +566,7 @@ class CubeStore(TierWrites):
     def _update(self, row: dict[str, Any], embed_model: str, result: ApplyResult) -> None:
         current = self.get(row["id"])
         if current is not None and self._applied_seq(row["id"]) == row["seq"]:
-            result.index_upserts += self._index_rows_for([row["id"]])  # a replay: already applied
+            result.index_upserts += self.index_rows_for([row["id"]])  # a replay: already applied
             return
         if current is None:
             result.failed.append((row["seq"], "not_found", f"memory {row['id']} does not exist"))
@@ -527,7 +602,7 @@ class CubeStore(TierWrites):
             self._conn.execute("DELETE FROM links WHERE src = ? AND type = 'duplicate_of'", (row["id"],))
         self._set_tags(row["id"], row["tags"])
         self._changed(row["id"], "upsert")
-        result.index_upserts += self._index_rows_for([row["id"]])
+        result.index_upserts += self.index_rows_for([row["id"]])
 
     def _delete(self, memory_id: str, result: ApplyResult) -> None:
         result.index_deletes.append(memory_id)  # also when gone: a replay may find indexes behind
@@ -544,7 +619,7 @@ class CubeStore(TierWrites):
             self._conn.execute(sql, (memory_id,))
         self._changed(memory_id, "delete")
         if promoted is not None:
-            result.index_upserts += self._index_rows_for([promoted])
+            result.index_upserts += self.index_rows_for([promoted])
 
     def _applied_seq(self, memory_id: str) -> int | None:
         row = self._conn.execute("SELECT intake_seq FROM memories WHERE id = ?", (memory_id,)).fetchone()

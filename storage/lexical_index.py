@@ -6,6 +6,7 @@ Documents carry the cube id and filter fields; the body is indexed, not stored (
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("tags", tokenizer_name="raw")
     sb.add_integer_field("created_at", indexed=True, fast=True)
     sb.add_text_field("content", stored=False, tokenizer_name=TEXT_TOKENIZER)
+    # the memory with its neighbouring turns (pipeline.context); same as content where it has none
+    sb.add_text_field("context", stored=False, tokenizer_name=TEXT_TOKENIZER)
     return sb.build()
 
 
@@ -53,6 +56,7 @@ def _document(row: dict[str, Any]) -> tantivy.Document:
         tags=list(row["tags"]),
         created_at=int(row["created_at"]),
         content=row["index_text"],
+        context=row.get("context") or row["index_text"],
     )
 
 
@@ -67,10 +71,24 @@ def _open(path: Path, create: bool) -> tantivy.Index:
         raise StoreError(f"lexical index {path}: {exc}") from exc
 
 
+def _schema_matches(path: Path) -> bool:
+    """False when an index made with an older schema lies at `path` (it is derived: rebuild it)."""
+    if not (path / "meta.json").exists():
+        return True
+    try:
+        tantivy.Index(build_schema(), path=str(path), reuse=True)
+    except ValueError:
+        return False
+    return True
+
+
 class LexicalWriter:
     """Owns the shard's IndexWriter (tantivy allows one per index, across processes)."""
 
     def __init__(self, path: Path, heap_bytes: int = 64_000_000) -> None:
+        self.recreated = not _schema_matches(path)
+        if self.recreated:
+            shutil.rmtree(path)
         self._index = _open(path, create=True)
         self._writer = self._index.writer(heap_size=heap_bytes, num_threads=1)
 
@@ -113,13 +131,23 @@ class LexicalReader:
         return self._index.searcher().num_docs
 
     def search(
-        self, text: str, cubes: Sequence[str], limit: int, filt: SearchFilter | None = None
+        self, text: str, cubes: Sequence[str], limit: int, filt: SearchFilter | None = None,
+        content_boost: float | None = None,
     ) -> list[tuple[str, str, float]]:
-        """(cube, id, bm25) of the best matches among the given cubes."""
+        """(cube, id, bm25) of the best matches among the given cubes.
+
+        With `content_boost`, a memory scores by its neighbouring-turn context as well: BM25 over the
+        `context` field plus `content_boost` times BM25 over its own text. Without, its own text only.
+        """
         words = query_terms(text)
         if not words or not cubes or limit <= 0:
             return []
-        query, _ = self._index.parse_query_lenient(words, ["content"])
+        if content_boost is None:
+            query, _ = self._index.parse_query_lenient(words, ["content"])
+        else:
+            query, _ = self._index.parse_query_lenient(
+                words, ["content", "context"], field_boosts={"content": content_boost, "context": 1.0}
+            )
         must = [(tantivy.Occur.Must, query)]
         must.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "cube", list(cubes))))
         must += self._filter_clauses(filt)

@@ -133,7 +133,7 @@ class TierWrites:
              embed_model if row.get("vector") is not None else None, row["id"]),
         )
         self._changed(row["id"], "upsert")
-        result.index_upserts += self._index_rows_for([row["id"]])
+        result.index_upserts += self.index_rows_for([row["id"]])
 
     def skills(self) -> list[dict[str, Any]]:
         rows = self._conn.execute(
@@ -263,7 +263,7 @@ class TierWrites:
         )
 
     def _reindex(self, memory_id: str, result: ApplyResult) -> None:
-        stored = self._index_rows_for([memory_id])
+        stored = self.index_rows_for([memory_id])
         if stored and stored[0]["status"] == Status.ACTIVE:
             result.index_upserts.append(stored[0])
 

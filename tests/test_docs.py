@@ -31,7 +31,8 @@ def test_every_setting_is_documented_with_its_default():
     assert set(rows) == set(Settings.model_fields)
     for name, value in defaults.items():
         shown = rows[name][0].strip("`")
-        assert shown == ("empty" if value == "" else str(value)), name
+        as_toml = str(value).lower() if isinstance(value, bool) else str(value)
+        assert shown == ("empty" if value == "" else as_toml), name
 
 
 def test_every_route_is_documented(tmp_path):

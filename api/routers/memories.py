@@ -18,6 +18,7 @@ from api.schemas import (
     MemoryPage,
     MemoryPatch,
     ShareIn,
+    Timeline,
 )
 from pipeline.records import Kind
 from pipeline.timefmt import to_ms
@@ -133,6 +134,19 @@ async def share_memory(memory_id: str, body: ShareIn, rt: RuntimeDep, caller: Ca
     """Copy a memory you can read into a cube you can write; the copy links back to the original."""
     accepted = await rt.memories.share(caller, memory_id, body.to, body.from_cube)
     return JSONResponse(accepted.body(), status_code=201 if accepted.memory is not None else 202)
+
+
+@router.get("/{memory_id}/timeline", response_model=Timeline, responses={404: {"model": ErrorOut}})
+def timeline(
+    memory_id: str,
+    rt: RuntimeDep,
+    caller: CallerDep,
+    before: Annotated[int, Query(ge=0, le=100, description="Turns before it.")] = 3,
+    after: Annotated[int, Query(ge=0, le=100, description="Turns after it.")] = 3,
+    cube: CubeQuery = None,
+) -> dict:
+    """The exchange a memory came from: it and its neighbouring turns of the same conversation or episode."""
+    return rt.memories.timeline(caller, memory_id, before, after, cube)
 
 
 @router.get("/{memory_id}/history", responses={404: {"model": ErrorOut}})

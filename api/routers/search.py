@@ -6,9 +6,12 @@ from fastapi import APIRouter
 
 from api.deps import CallerDep, RuntimeDep
 from api.schemas import ErrorOut, SearchIn, SearchOut
+from dataclasses import replace
+
+from pipeline.errors import Invalid
 from pipeline.filters import SearchFilter
-from pipeline.ranking import RankingConfig
-from service.search import SearchRequest
+from pipeline.timefmt import to_ms
+from service.search import Budget, SearchRequest
 
 router = APIRouter(
     prefix="/v1", tags=["search"],
@@ -22,9 +25,17 @@ def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> dict:
         kinds=frozenset(k.value for k in body.kinds) if body.kinds else None,
         tags=frozenset(body.tags) if body.tags else None,
         tiers=frozenset(body.tiers) if body.tiers else None,
+        since=to_ms(body.since) if body.since else None,
+        until=to_ms(body.until) if body.until else None,
     )
-    ranking = None
-    if body.ranking is not None and body.ranking.channels:
-        ranking = RankingConfig(channels=tuple(dict.fromkeys(body.ranking.channels)), rrf_k=rt.settings.rrf_k)
+    if filt.since is not None and filt.until is not None and filt.until <= filt.since:
+        raise Invalid("until must be later than since")
+    ranking = rt.search.default_ranking
+    if body.ranking is not None:
+        overrides = body.ranking.model_dump(exclude_none=True)
+        if "channels" in overrides:
+            overrides["channels"] = tuple(dict.fromkeys(overrides["channels"]))
+        ranking = replace(ranking, **overrides)
+    budget = Budget(body.max_memories or body.top_k, body.max_tokens)
     cubes = tuple(body.cubes) if body.cubes else None
-    return rt.search.search(caller, SearchRequest(body.query, body.top_k, filt, body.collapse, ranking, cubes))
+    return rt.search.search(caller, SearchRequest(body.query, body.top_k, filt, body.collapse, ranking, cubes, budget))

@@ -1,0 +1,108 @@
+"""Retrieval in the product: neighbouring-turn context, explained results, budgets, time filters, timelines."""
+
+from __future__ import annotations
+
+import pytest
+
+T0 = "2023-05-08T13:56:00Z"
+
+
+@pytest.fixture
+def agent(server, request):
+    with server.client(f"retr_{request.node.name[:40]}") as c:
+        yield c
+
+
+def say(c, memory_id: str, speaker: str, text: str, at: str, **extra) -> None:
+    body = {"id": memory_id, "content": text, "kind": "message", "metadata": {"speaker": speaker},
+            "created_at": at, **extra}
+    r = c.post("/v1/memories", params={"wait": "true"}, json=body)
+    assert r.status_code == 201, r.text
+
+
+def bm25_ids(c, query: str, context: bool) -> list[str]:
+    r = c.post("/v1/search", json={"query": query, "ranking": {"channels": ["bm25"], "context": context}})
+    assert r.status_code == 200, r.text
+    return [h["id"] for h in r.json()["results"]]
+
+
+def test_a_turn_is_found_by_the_words_of_the_exchange_it_answers(agent):
+    say(agent, "q1", "Melanie", "What did you research last week?", "2023-05-08T13:56:00Z")
+    say(agent, "a1", "Caroline", "Adoption agencies, mostly.", "2023-05-08T13:56:01Z")
+    say(agent, "x1", "Caroline", "I signed up for a pottery class.", "2023-05-10T09:00:00Z")  # days later
+    assert bm25_ids(agent, "research", context=False) == ["q1"]
+    assert bm25_ids(agent, "research", context=True) == ["q1", "a1"]
+    # the question turn was indexed before its answer arrived; the answer's words reach it afterwards
+    assert set(bm25_ids(agent, "agencies", context=True)) == {"a1", "q1"}
+    # a turn days apart is another conversation, never context
+    assert "x1" not in bm25_ids(agent, "agencies", context=True)
+    assert bm25_ids(agent, "pottery", context=True) == ["x1"]
+
+
+def test_every_result_says_why_and_the_token_budget_cuts_what_does_not_fit(agent):
+    say(agent, "k1", "Jon", "The kiln in the garage reaches 1200 degrees.", T0)
+    say(agent, "k2", "Jon", "Kiln firing takes " + "a very long time and much patience, " * 12 + "for stoneware.",
+        "2023-05-08T14:10:00Z")
+    say(agent, "k3", "Jon", "My kiln shelf cracked.", "2023-05-08T14:20:00Z")
+    full = agent.post("/v1/search", json={"query": "kiln", "top_k": 3}).json()
+    assert {h["id"] for h in full["results"]} == {"k1", "k2", "k3"}
+    for h in full["results"]:
+        why = h["why"]
+        assert why["bm25"]["rank"] >= 1 and why["vector"]["rank"] >= 1 and why["fusion"] > 0
+        assert why["boosts"] == {"feedback": 1.0} and h["score"] == pytest.approx(why["fusion"], abs=1e-6)
+        assert h["tokens"] > 0
+    assert full["used_tokens"] == sum(h["tokens"] for h in full["results"]) and full["cut"] == []
+    long_tokens = next(h["tokens"] for h in full["results"] if h["id"] == "k2")
+    small = sum(h["tokens"] for h in full["results"] if h["id"] != "k2")
+    fit = agent.post("/v1/search", json={"query": "kiln", "top_k": 3, "max_tokens": small}).json()
+    assert {h["id"] for h in fit["results"]} == {"k1", "k3"} and fit["used_tokens"] == small
+    assert fit["cut"] == [{"id": "k2", "cube": fit["results"][0]["cube"], "tokens": long_tokens, "reason": "max_tokens"}]
+    one = agent.post("/v1/search", json={"query": "kiln", "top_k": 3, "max_memories": 1}).json()
+    assert len(one["results"]) == 1 and [c["reason"] for c in one["cut"]] == ["max_memories", "max_memories"]
+
+
+def test_since_and_until_filter_both_channels(agent):
+    say(agent, "early", "Ann", "We planted tomatoes in the garden.", "2023-01-01T10:00:00Z")
+    say(agent, "late", "Ann", "We harvested tomatoes from the garden.", "2023-08-01T10:00:00Z")
+    for channels in (["bm25"], ["vector"], ["bm25", "vector"]):
+        body = {"query": "tomatoes garden", "ranking": {"channels": channels}}
+        since = agent.post("/v1/search", json={**body, "since": "2023-06-01T00:00:00Z"}).json()
+        until = agent.post("/v1/search", json={**body, "until": "2023-06-01T00:00:00Z"}).json()
+        assert [h["id"] for h in since["results"]] == ["late"]
+        assert [h["id"] for h in until["results"]] == ["early"]
+    bad = agent.post("/v1/search", json={"query": "x", "since": "2023-06-01T00:00:00Z", "until": "2023-01-01T00:00:00Z"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_recency_and_mmr_are_explained_when_asked_for(agent):
+    say(agent, "r1", "Bo", "Bo adopted a grey cat named Smoke.", "2023-01-01T10:00:00Z")
+    say(agent, "r2", "Bo", "Bo adopted a grey cat named Smoke!", "2023-03-01T10:00:00Z")
+    body = {"query": "grey cat Smoke", "collapse": False,
+            "ranking": {"recency_half_life_days": 14, "mmr_lambda": 0.5}}
+    results = agent.post("/v1/search", json=body).json()["results"]
+    boosts = {h["id"]: h["why"]["boosts"]["recency"] for h in results}
+    assert boosts["r2"] == pytest.approx(1.0) and boosts["r1"] < 0.75
+    assert [h["why"]["mmr_rank"] for h in results] == [1, 2]
+
+
+def test_timeline_returns_the_neighbouring_turns_oldest_first(server, agent):
+    for i in range(6):
+        say(agent, f"t{i}", "Ann" if i % 2 else "Bo", f"turn number {i}", f"2023-05-08T14:00:0{i}Z")
+    r = agent.get("/v1/memories/t3/timeline", params={"before": 2, "after": 1})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [m["id"] for m in body["items"]] == ["t1", "t2", "t3", "t4"] and body["position"] == 2
+    assert agent.get("/v1/memories/t0/timeline").json()["position"] == 0
+    with server.client("retr_stranger") as stranger:
+        hidden = stranger.get("/v1/memories/t3/timeline")
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+    assert agent.get("/v1/memories/t3/timeline", params={"before": -1}).status_code == 422
+
+
+def test_notes_written_together_do_not_borrow_each_others_words(agent):
+    for i, text in enumerate(["Rotate the staging database password.", "Order more printer toner."]):
+        r = agent.post("/v1/memories", params={"wait": "true"},
+                       json={"id": f"n{i}", "content": text, "created_at": f"2023-05-08T14:00:0{i}Z"})
+        assert r.status_code == 201, r.text
+    assert bm25_ids(agent, "toner", context=True) == ["n1"]
+    assert bm25_ids(agent, "password", context=True) == ["n0"]
