@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -120,8 +121,9 @@ class SearchService:
                 if config.mmr_lambda is not None:
                     vectors.update({(cube, i): v for i, v in store.embeddings(ids).items()})
         live = [f for f in fused if (rec := records.get(f.key)) is not None and rec["status"] == Status.ACTIVE]
-        boosts = {f.key: boosts_of(records[f.key], live, records, config) for f in live}
-        scored = sorted(live, key=lambda f: -f.score * _product(boosts[f.key]))
+        newest = max((records[f.key]["created_at"] for f in live), default=0)
+        boosts = {f.key: boosts_of(records[f.key], newest, config) for f in live}
+        scored = sorted(live, key=lambda f: -f.score * math.prod(boosts[f.key].values()))
         results: list[dict[str, Any]] = []
         shown: dict[tuple[str, str], dict[str, Any]] = {}
         for f in scored:
@@ -136,21 +138,11 @@ class SearchService:
         return results[: req.top_k]
 
 
-def boosts_of(
-    rec: dict[str, Any], live: list[Fused], records: dict[tuple[str, str], dict[str, Any]], config: RankingConfig
-) -> dict[str, float]:
+def boosts_of(rec: dict[str, Any], newest: int, config: RankingConfig) -> dict[str, float]:
     """Multipliers on a fused score: feedback always, recency (age against the newest candidate) if on."""
     out = {"feedback": feedback_factor(rec["feedback"])}
     if config.recency_half_life_days is not None:
-        newest = max(records[f.key]["created_at"] for f in live)
         out["recency"] = recency_factor(newest - rec["created_at"], config.recency_half_life_days)
-    return out
-
-
-def _product(boosts: dict[str, float]) -> float:
-    out = 1.0
-    for factor in boosts.values():
-        out *= factor
     return out
 
 
@@ -163,7 +155,7 @@ def _result(f: Fused, rec: dict[str, Any], boosts: dict[str, float]) -> dict[str
         "id": f.key[1],
         "cube": f.key[0],
         "content": rec["content"],
-        "score": round(f.score * _product(boosts), 6),
+        "score": round(f.score * math.prod(boosts.values()), 6),
         "scores": {"bm25": f.bm25, "vector": f.vector, "feedback": rec["feedback"]},
         "why": {
             "bm25": _channel(f.bm25_rank, f.bm25),
