@@ -577,13 +577,7 @@ class CubeStore(TierWrites):
                  f"memory {row['id']} is at version {current['version']}, not {row['base_version']}")
             )
             return
-        self._conn.execute(
-            "INSERT OR REPLACE INTO memory_versions(id, version, kind, content, tags, metadata, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (current["id"], current["version"], current["kind"], current["content"],
-             orjson.dumps(current["tags"]).decode(), orjson.dumps(current["metadata"]).decode(),
-             current["updated_at"]),
-        )
+        self._snapshot(current)
         vector = row.get("vector")
         # New content makes a former exact duplicate a memory of its own.
         own = 1 if vector is not None else 0
