@@ -128,6 +128,11 @@ MIGRATIONS = [
         )""",
         "CREATE INDEX feedback_by_memory ON feedback(memory_id)",
     ],
+    [
+        # Threads in time order: a turn's neighbours (context, timeline) by one index seek each way.
+        "CREATE INDEX memories_thread ON memories(tier, kind, episode, created_at, intake_seq) WHERE status = 'active'",
+        "CREATE INDEX memories_timeline ON memories(tier, episode, created_at, intake_seq) WHERE status = 'active'",
+    ],
 ]
 
 RECORD_COLUMNS = (
@@ -275,16 +280,18 @@ class CubeStore(TierWrites):
         """Active rows of `own`'s thread (of one kind, if given) just before and/or after it, nearest first."""
         _, _, created_at, seq, episode, _, tier = own
         span = gap_ms if gap_ms is not None else 2**62
+        of_kind = "AND kind = ? " if kind is not None else ""
         rows: list[Sequence[Any]] = []
-        sides = [s for s, wanted in (("<", earlier), (">", later)) if wanted]
-        for side in sides if limit > 0 else []:
-            order, bound = ("DESC", max(created_at - span, -(2**62))) if side == "<" else ("ASC", created_at + span)
-            lo, hi = (bound, created_at) if side == "<" else (created_at, bound)
+        for side, wanted in (("<", earlier), (">", later)):
+            if not wanted or limit <= 0:
+                continue
+            order, bound, limit_op = ("DESC", created_at - span, ">=") if side == "<" else ("ASC", created_at + span, "<=")
             rows += list(self._conn.execute(
-                f"SELECT {THREAD_COLUMNS} FROM memories WHERE tier = ? AND status = 'active' AND episode IS ? "
-                f"AND created_at BETWEEN ? AND ? AND (created_at {side} ? OR intake_seq {side} ?) AND id != ? "
-                f"AND (? IS NULL OR kind = ?) ORDER BY created_at {order}, intake_seq {order} LIMIT ?",
-                (tier, episode, lo, hi, created_at, seq, own[0], kind, kind, limit),
+                f"SELECT {THREAD_COLUMNS} FROM memories WHERE tier = ? {of_kind}AND episode IS ? "
+                f"AND status = 'active' AND (created_at, intake_seq) {side} (?, ?) AND created_at {limit_op} ? "
+                f"ORDER BY created_at {order}, intake_seq {order} LIMIT ?",
+                (tier, *([kind] if kind is not None else []), episode, created_at, seq,
+                 max(-(2**62), min(2**62, bound)), limit),
             ))
         return rows
 
