@@ -207,7 +207,9 @@ class SearchOut(BaseModel):
     used_tokens: int = Field(description="Sum of the results' tokens.")
     cut: list[CutHit] = Field(description="Ranked results left out to keep within max_memories/max_tokens.")
     took_ms: float
-    timings_ms: dict[str, float] = Field(description="Time per step: bm25, embed, vector, fuse, fetch.")
+    timings_ms: dict[str, float] = Field(
+        description="Time per step: embed, vector, bm25 (on a helper thread beside them), bm25_wait, fuse, fetch."
+    )
 
 
 class JobError(BaseModel):

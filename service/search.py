@@ -6,6 +6,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class SearchService:
     def __init__(self, settings: Settings, access: Access, read: ReadSide, embedder: QueryEmbedder) -> None:
         self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
         self.default_ranking = ranking_from(settings)
+        self._lexical_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bm25")
         self.on_search: Callable[[str, list[str]], None] = lambda agent, cubes: None
 
     def search(self, caller: Caller, req: SearchRequest) -> dict[str, Any]:
@@ -79,20 +81,11 @@ class SearchService:
     def _candidates(
         self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, clock: "_Clock"
     ) -> tuple[Candidates, Candidates]:
-        """Each channel's best candidates across the cubes: one BM25 query per shard, vectors per cube."""
+        """Each channel's best candidates across the cubes. BM25 runs on a helper thread while the
+        query is embedded (both release the GIL), so a hybrid search costs about the longer of the two."""
         n = max(self._settings.search_candidates, req.top_k * 3)
-        bm25: Candidates = []
+        lexical = self._lexical_pool.submit(self._bm25, cubes, req, config, n) if "bm25" in config.channels else None
         vector: Candidates = []
-        if "bm25" in config.channels:
-            by_shard: dict[str, list[str]] = defaultdict(list)
-            for cube in cubes:
-                by_shard[cube.shard].append(cube.id)
-            for shard, ids in by_shard.items():
-                lexical = self._read.shard(shard).lexical
-                hits = lexical.search(req.query, ids, n, req.filter, config.bm25_content_boost)
-                bm25 += [((c, i), s) for c, i, s in hits]
-            bm25 = sorted(bm25, key=lambda c: -c[1])[:n]
-            clock.lap("bm25")
         if "vector" in config.channels:
             query_vector = self._embedder.embed(req.query)
             clock.lap("embed")
@@ -101,7 +94,24 @@ class SearchService:
                 vector += [((cube.id, i), s) for i, s in hits]
             vector = sorted(vector, key=lambda c: -c[1])[:n]
             clock.lap("vector")
+        bm25: Candidates = []
+        if lexical is not None:
+            bm25, took_ms = lexical.result()
+            clock.laps["bm25"] = took_ms
+            clock.lap("bm25_wait")
         return bm25, vector
+
+    def _bm25(self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, n: int) -> tuple[Candidates, float]:
+        """One BM25 query per shard, best n overall, and the milliseconds it took."""
+        start = time.perf_counter()
+        by_shard: dict[str, list[str]] = defaultdict(list)
+        for cube in cubes:
+            by_shard[cube.shard].append(cube.id)
+        found: Candidates = []
+        for shard, ids in by_shard.items():
+            hits = self._read.shard(shard).lexical.search(req.query, ids, n, req.filter, config.bm25_content_boost)
+            found += [((c, i), s) for c, i, s in hits]
+        return sorted(found, key=lambda c: -c[1])[:n], round((time.perf_counter() - start) * 1000, 3)
 
     def _materialize(self, fused: list[Fused], req: SearchRequest, config: RankingConfig) -> list[dict[str, Any]]:
         """The ranked results (top_k at most): records read, boosts applied, near duplicates folded."""
@@ -126,11 +136,15 @@ class SearchService:
         scored = sorted(live, key=lambda f: -f.score * math.prod(boosts[f.key].values()))
         results: list[dict[str, Any]] = []
         shown: dict[tuple[str, str], dict[str, Any]] = {}
+        # MMR picks top_k from a wider pool; otherwise the first top_k are the answer.
+        pool = req.top_k if config.mmr_lambda is None else len(scored)
         for f in scored:
             original = shown.get(near_of.get(f.key, ("", "")))
             if original is not None:
                 original["near_duplicates"].append(f.key[1])
                 continue
+            if len(results) == pool:
+                continue  # still folding near duplicates into what is shown
             shown[f.key] = result = _result(f, records[f.key], boosts[f.key])
             results.append(result)
         if config.mmr_lambda is not None and results:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
 
 from api.deps import CallerDep, RuntimeDep
 from api.schemas import ErrorOut, SearchIn, SearchOut
-from dataclasses import replace
-
 from pipeline.errors import Invalid
 from pipeline.filters import SearchFilter
 from pipeline.timefmt import to_ms
@@ -20,7 +21,7 @@ router = APIRouter(
 
 
 @router.post("/search", response_model=SearchOut)
-def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> dict:
+def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> ORJSONResponse:
     filt = SearchFilter(
         kinds=frozenset(k.value for k in body.kinds) if body.kinds else None,
         tags=frozenset(body.tags) if body.tags else None,
@@ -38,4 +39,7 @@ def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> dict:
         ranking = replace(ranking, **overrides)
     budget = Budget(body.max_memories or body.top_k, body.max_tokens)
     cubes = tuple(body.cubes) if body.cubes else None
-    return rt.search.search(caller, SearchRequest(body.query, body.top_k, filt, body.collapse, ranking, cubes, budget))
+    found = rt.search.search(caller, SearchRequest(body.query, body.top_k, filt, body.collapse, ranking, cubes, budget))
+    # The service builds exactly the SearchOut shape (tests check it against the schema); serialising
+    # it directly saves the response model's validation pass, a few ms of a 15 ms search.
+    return ORJSONResponse(found)

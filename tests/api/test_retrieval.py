@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.schemas import SearchOut
+
 T0 = "2023-05-08T13:56:00Z"
 
 
@@ -45,6 +47,7 @@ def test_every_result_says_why_and_the_token_budget_cuts_what_does_not_fit(agent
         "2023-05-08T14:10:00Z")
     say(agent, "k3", "Jon", "My kiln shelf cracked.", "2023-05-08T14:20:00Z")
     full = agent.post("/v1/search", json={"query": "kiln", "top_k": 3}).json()
+    SearchOut.model_validate(full)  # the route serialises the service's dict as it is: it must be this shape
     assert {h["id"] for h in full["results"]} == {"k1", "k2", "k3"}
     for h in full["results"]:
         why = h["why"]
