@@ -22,38 +22,41 @@ class Authenticator:
         return auth_required(self._host, self._keys.any_active())
 
     def caller(self, authorization: str | None, agent_header: str | None) -> Caller:
-        if not self.enabled():
-            return Caller(check_agent_id("default" if agent_header is None else agent_header))
-        scheme, _, key = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-        return self._verify(key.strip())
+        """The calling agent; a key seen for the first time is checked with argon2 (tens of ms)."""
+        known = self.known_caller(authorization, agent_header)
+        return known if known is not None else self._verify_new(_bearer_key(authorization))
 
     def known_caller(self, authorization: str | None, agent_header: str | None) -> Caller | None:
         """The caller when no password hash must be checked (auth off, or a key verified before); else None."""
         if not self.enabled():
-            return self.caller(authorization, agent_header)
-        scheme, _, key = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-        with self._lock:
-            known = self._verified.get(hashlib.sha256(key.strip().encode()).hexdigest())
-        return self._verify(key.strip()) if known is not None else None
-
-    def _verify(self, key: str) -> Caller:
-        digest = hashlib.sha256(key.encode()).hexdigest()
+            return Caller(check_agent_id("default" if agent_header is None else agent_header))
+        digest = _digest(_bearer_key(authorization))
         with self._lock:
             known = self._verified.get(digest)
-        if known is not None:
-            if self._keys.is_active(known.key_id or ""):  # a revoke takes effect on the next request
-                return known
-            with self._lock:
-                self._verified.pop(digest, None)
-            raise Unauthorized("this API key has been revoked")
+        if known is None:
+            return None
+        if self._keys.is_active(known.key_id or ""):  # a revoke takes effect on the next request
+            return known
+        with self._lock:
+            self._verified.pop(digest, None)
+        raise Unauthorized("this API key has been revoked")
+
+    def _verify_new(self, key: str) -> Caller:
         record = self._keys.verify(key)
         if record is None:
             raise Unauthorized("this API key is not valid")
         caller = Caller(record.agent, record.admin, record.id)
         with self._lock:
-            self._verified[digest] = caller
+            self._verified[_digest(key)] = caller
         return caller
+
+
+def _bearer_key(authorization: str | None) -> str:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    return key.strip()
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

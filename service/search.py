@@ -133,7 +133,8 @@ class SearchService:
         live = [f for f in fused if (rec := records.get(f.key)) is not None and rec["status"] == Status.ACTIVE]
         newest = max((records[f.key]["created_at"] for f in live), default=0)
         boosts = {f.key: boosts_of(records[f.key], newest, config) for f in live}
-        scored = sorted(live, key=lambda f: -f.score * math.prod(boosts[f.key].values()))
+        boosted = {key: math.prod(b.values()) for key, b in boosts.items()}
+        scored = sorted(live, key=lambda f: -f.score * boosted[f.key])
         results: list[dict[str, Any]] = []
         shown: dict[tuple[str, str], dict[str, Any]] = {}
         # MMR picks top_k from a wider pool; otherwise the first top_k are the answer.
@@ -145,7 +146,7 @@ class SearchService:
                 continue
             if len(results) == pool:
                 continue  # still folding near duplicates into what is shown
-            shown[f.key] = result = _result(f, records[f.key], boosts[f.key])
+            shown[f.key] = result = _result(f, records[f.key], boosts[f.key], boosted[f.key])
             results.append(result)
         if config.mmr_lambda is not None and results:
             results = _diversify(results, vectors, config.mmr_lambda, req.top_k)
@@ -164,18 +165,19 @@ def _channel(rank: int | None, score: float | None) -> dict[str, Any] | None:
     return None if rank is None else {"rank": rank, "score": round(float(score or 0.0), 6)}
 
 
-def _result(f: Fused, rec: dict[str, Any], boosts: dict[str, float]) -> dict[str, Any]:
+def _result(f: Fused, rec: dict[str, Any], boosts: dict[str, float], boosted: float) -> dict[str, Any]:
     return {
         "id": f.key[1],
         "cube": f.key[0],
         "content": rec["content"],
-        "score": round(f.score * math.prod(boosts.values()), 6),
+        "score": round(f.score * boosted, 6),
         "scores": {"bm25": f.bm25, "vector": f.vector, "feedback": rec["feedback"]},
         "why": {
             "bm25": _channel(f.bm25_rank, f.bm25),
             "vector": _channel(f.vector_rank, f.vector),
             "fusion": round(f.score, 6),
             "boosts": {k: round(v, 4) for k, v in boosts.items()},
+            "mmr_rank": None,
         },
         "tokens": int(rec["tokens"] or 0),
         "kind": rec["kind"],

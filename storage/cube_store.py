@@ -279,19 +279,19 @@ class CubeStore(TierWrites):
     ) -> list[Sequence[Any]]:
         """Active rows of `own`'s thread (of one kind, if given) just before and/or after it, nearest first."""
         _, _, created_at, seq, episode, _, tier = own
-        span = gap_ms if gap_ms is not None else 2**62
         of_kind = "AND kind = ? " if kind is not None else ""
         rows: list[Sequence[Any]] = []
         for side, wanted in (("<", earlier), (">", later)):
             if not wanted or limit <= 0:
                 continue
-            order, bound, limit_op = ("DESC", created_at - span, ">=") if side == "<" else ("ASC", created_at + span, "<=")
+            order, near = ("DESC", ">=") if side == "<" else ("ASC", "<=")
+            within = f"AND created_at {near} ? " if gap_ms is not None else ""
+            bound = [created_at - gap_ms if side == "<" else created_at + gap_ms] if gap_ms is not None else []
             rows += list(self._conn.execute(
                 f"SELECT {THREAD_COLUMNS} FROM memories WHERE tier = ? {of_kind}AND episode IS ? "
-                f"AND status = 'active' AND (created_at, intake_seq) {side} (?, ?) AND created_at {limit_op} ? "
+                f"AND status = 'active' AND (created_at, intake_seq) {side} (?, ?) {within}"
                 f"ORDER BY created_at {order}, intake_seq {order} LIMIT ?",
-                (tier, *([kind] if kind is not None else []), episode, created_at, seq,
-                 max(-(2**62), min(2**62, bound)), limit),
+                (tier, *([kind] if kind is not None else []), episode, created_at, seq, *bound, limit),
             ))
         return rows
 
