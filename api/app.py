@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.accept_fast_path import AcceptFastPath
 from api.routers import cubes, health, jobs, memories, reindex, search, tiers
 from configs import Settings
 from service.runtime import Runtime
@@ -34,6 +35,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outermost but for Starlette's own error layer: the hot write path skips everything inside it.
+    app.add_middleware(AcceptFastPath, runtime=runtime, max_bytes=settings.max_body_bytes)
     for router in (memories.router, search.router, tiers.router, cubes.router, jobs.router, reindex.router,
                    health.router):
         app.include_router(router)

@@ -38,13 +38,17 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-async def _memos_error(_: Request, exc: MemosError) -> JSONResponse:
+def memos_error_response(exc: MemosError) -> JSONResponse:
     if exc.status >= 500:
         log.error("server error %s: %s", exc.code, exc.message)
     response = error_response(exc.status, exc.code, exc.message)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+async def _memos_error(_: Request, exc: MemosError) -> JSONResponse:
+    return memos_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -73,6 +77,20 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands an already-read body on once more, then goes on with the real one."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class BodyLimit:
@@ -109,17 +127,7 @@ class BodyLimit:
                 return
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, "too_large", f"the request body is over {self.max_bytes} bytes")

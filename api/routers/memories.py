@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from pipeline.records import Kind
 from pipeline.timefmt import to_ms
+from service.memories import Accepted as AcceptedWrite
 from service.memories import MemoryChanges, NewMemory
 
 router = APIRouter(
@@ -32,7 +33,7 @@ WaitQuery = Annotated[bool, Query(description="Answer once the write is searchab
 CubeQuery = Annotated[str | None, Query(max_length=200, description="The cube (default: found among yours).")]
 
 
-def _new(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
+def new_memory(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
     return NewMemory(
         content=body.content,
         kind=body.kind,
@@ -47,6 +48,11 @@ def _new(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
     )
 
 
+def accept_status(accepted: AcceptedWrite) -> int:
+    """201 with the stored memory, 200 for an id written before, else 202 queued."""
+    return 201 if accepted.memory is not None else (200 if accepted.status == "exists" else 202)
+
+
 @router.post(
     "",
     status_code=202,
@@ -55,15 +61,14 @@ def _new(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
 )
 async def create_memory(body: MemoryIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory."""
-    accepted = await rt.memories.add(caller, _new(body), wait)
-    status = 201 if accepted.memory is not None else (200 if accepted.status == "exists" else 202)
-    return JSONResponse(accepted.body(), status_code=status)
+    accepted = await rt.memories.add(caller, new_memory(body), wait)
+    return JSONResponse(accepted.body(), status_code=accept_status(accepted))
 
 
 @router.post("/batch", status_code=202, response_model=BatchAccepted, responses={413: {"model": ErrorOut}})
 async def create_batch(body: BatchIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Accept up to `max_batch_items` memories as one job."""
-    out = await rt.memories.add_batch(caller, [_new(item, body.cube) for item in body.items], wait)
+    out = await rt.memories.add_batch(caller, [new_memory(item, body.cube) for item in body.items], wait)
     return JSONResponse(out, status_code=202 if out["status"] == "queued" else 200)
 
 

@@ -49,6 +49,14 @@ def test_bad_memory_bodies_are_refused(mallory, body, status, code):
     error(mallory.post("/v1/memories", json=body), status, code)
 
 
+@pytest.mark.parametrize("body,status,code", BAD_WRITES)
+def test_the_fast_accept_path_refuses_exactly_like_the_route(mallory, body, status, code):
+    # A query string sends a write through FastAPI's route; without one, the fast path answers it.
+    fast, routed = mallory.post("/v1/memories", json=body), mallory.post("/v1/memories?wait=false", json=body)
+    assert (fast.status_code, fast.json()) == (routed.status_code, routed.json())
+    error(fast, status, code)
+
+
 def test_malformed_json_and_non_objects_are_400(mallory):
     headers = {"content-type": "application/json"}
     error(mallory.post("/v1/memories", content=b"{not json", headers=headers), 400, "malformed_request")
