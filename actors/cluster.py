@@ -87,7 +87,8 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
         extract=[
             ray.remote(ExtractStage)
             .options(**_options(settings, "extract-0", 0))
-            .remote(model, settings.world_model, settings.llm_url, settings.llm_model, settings.llm_api_key)
+            .remote(model, settings.world_model, settings.llm_url, settings.llm_model, settings.llm_api_key,
+                    settings.extract_nice)
         ],
         embed=embed,
         dedupe={

@@ -4,6 +4,7 @@ a client of an OpenAI-compatible endpoint) and adds fact rows after the traces t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 
 import httpx
@@ -39,7 +40,9 @@ class LlmClient:
 
 
 class ExtractStage:
-    def __init__(self, model: str, enabled: bool, llm_url: str, llm_model: str, llm_api_key: str) -> None:
+    def __init__(self, model: str, enabled: bool, llm_url: str, llm_model: str, llm_api_key: str, nice: int) -> None:
+        if nice:
+            os.nice(nice)  # like the embedder: fact extraction is catch-up work, accepting writes comes first
         self._count = TokenCounter(model)
         self._nlp = load_fact_extractor() if enabled else None
         self._llm = LlmClient(llm_url, llm_model, llm_api_key, 30.0) if enabled and llm_url else None

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(ge=1)
     embed_threads: int = Field(ge=0)
     embed_nice: int = Field(ge=0, le=19)
+    extract_nice: int = Field(ge=0, le=19)
     near_duplicate_threshold: float = Field(gt=0, le=1)
     near_duplicate_max_cube: int = Field(ge=0)
     lance_compact_every: int = Field(ge=1)
