@@ -151,6 +151,9 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads spin by default, holding both cores for a while after every run;
+        # here they share the cores with the rest of the server, so they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir(spec) / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
