@@ -231,6 +231,9 @@ class ReadSide:
             hot.vectors = fresh
         self._catch_up(cube_id, hot)  # whatever changed while loading
         log.info("hot vectors of %s loaded: %d rows", cube_id, len(fresh))
+        if fresh.needs_partitions(self._tuning.hot_ivf_min_rows):
+            # In the same background job, so "warming" lasts until searches take the fast path.
+            self._partition(cube_id, hot)
 
     def _partition(self, cube_id: str, hot: _HotCube) -> None:
         with hot.lock:
