@@ -148,13 +148,26 @@ class LexicalReader:
             query, _ = self._index.parse_query_lenient(
                 words, ["content", "context"], field_boosts={"content": content_boost, "context": 1.0}
             )
-        must = [(tantivy.Occur.Must, query)]
-        must.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "cube", list(cubes))))
-        must += self._filter_clauses(filt)
         searcher = self._index.searcher()
-        hits = searcher.search(tantivy.Query.boolean_query(must), limit).hits
+        wanted = set(cubes)
+        # A term-set filter over every document costs more than the query itself on a large shard
+        # (25 against 10 ms at 1M); when the cubes asked for hold the whole index it is left out,
+        # and any hit from another cube sends the query again with the filter.
+        whole = sum(searcher.doc_freq("cube", c) for c in wanted) >= searcher.num_docs
+        hits = self._hits(searcher, query, None if whole else cubes, filt, limit)
+        if whole and any(cube not in wanted for cube, _, _ in hits):
+            hits = self._hits(searcher, query, cubes, filt, limit)
+        return hits
+
+    def _hits(
+        self, searcher: Any, query: tantivy.Query, cubes: Sequence[str] | None, filt: SearchFilter | None, limit: int
+    ) -> list[tuple[str, str, float]]:
+        must = [(tantivy.Occur.Must, query)]
+        if cubes is not None:
+            must.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "cube", list(cubes))))
+        must += self._filter_clauses(filt)
         out = []
-        for score, address in hits:
+        for score, address in searcher.search(tantivy.Query.boolean_query(must), limit).hits:
             doc = searcher.doc(address)
             out.append((doc["cube"][0], doc["id"][0], float(score)))
         return out

@@ -72,3 +72,16 @@ def test_apostrophes_and_punctuation_in_queries_are_plain_words(tmp_path):
     for text in ("it's a love story", "o'clock 'quoted' \"double\" [x] {y} ~z ^2 a:b", "it's"):
         reader.search(text, ["agent-a"], 5)
     assert [i for _, i, _ in reader.search("it's a love story", ["agent-a"], 5)] == ["m1"]
+
+
+def test_a_cube_holding_the_whole_index_is_searched_without_the_cube_filter_and_still_alone(tmp_path):
+    writer = LexicalWriter(tmp_path / "lex")
+    writer.apply([doc(f"a{i}", f"garden note {i}") for i in range(10)], [])
+    reader = LexicalReader(tmp_path / "lex")
+    assert {i for _, i, _ in reader.search("garden", ["agent-a"], 20)} == {f"a{i}" for i in range(10)}
+    # Deleted documents can still count towards a cube's term statistics, so the index may look
+    # like agent-a's alone while agent-b's best matches sit in it: those must never come back.
+    writer.apply([doc("b1", "garden garden garden", cube="agent-b")], [("agent-a", f"a{i}") for i in range(9)])
+    reader.reload()
+    assert [(c, i) for c, i, _ in reader.search("garden", ["agent-a"], 20)] == [("agent-a", "a9")]
+    assert [(c, i) for c, i, _ in reader.search("garden", ["agent-b"], 20)] == [("agent-b", "b1")]
