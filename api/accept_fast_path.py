@@ -39,16 +39,17 @@ class AcceptFastPath:
             return
         body, receive = await _read_body(receive)
         memory = _parse(body)
-        caller = self._caller(headers) if memory is not None else None
-        if memory is None or caller is None:
-            await self.app(scope, receive, send)
+        if memory is None:
+            await self.app(scope, receive, send)  # the route answers with the validation error
             return
         try:
-            if isinstance(caller, MemosError):
-                raise caller
-            accepted = await self.runtime.memories.add(caller, new_memory(memory), wait=False)
+            caller = self._known_caller(headers)
+            accepted = None if caller is None else await self.runtime.memories.add(caller, new_memory(memory), False)
         except MemosError as exc:
             await memos_error_response(exc)(scope, receive, send)
+            return
+        if accepted is None:  # a key seen for the first time: argon2 runs on the route's thread pool
+            await self.app(scope, receive, send)
             return
         await _send_json(send, accept_status(accepted), accepted.body())
 
@@ -64,24 +65,20 @@ class AcceptFastPath:
             return None
         return headers
 
-    def _caller(self, headers: dict[bytes, bytes]) -> Caller | MemosError | None:
-        """The caller; the refusal to answer with; or None when a new key needs the slow check."""
+    def _known_caller(self, headers: dict[bytes, bytes]) -> Caller | None:
         authorization = headers.get(b"authorization")
         agent = headers.get(b"x-agent-id")
-        try:
-            return self.runtime.auth.known_caller(
-                authorization.decode("latin-1") if authorization is not None else None,
-                agent.decode("latin-1") if agent is not None else None,
-            )
-        except MemosError as exc:
-            return exc
+        return self.runtime.auth.known_caller(
+            authorization.decode("latin-1") if authorization is not None else None,
+            agent.decode("latin-1") if agent is not None else None,
+        )
 
 
 def _parse(body: bytes) -> MemoryIn | None:
     try:
         return MemoryIn.model_validate(orjson.loads(body))
     except (orjson.JSONDecodeError, ValidationError, ValueError, TypeError):
-        return None  # the route answers with the validation error
+        return None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
