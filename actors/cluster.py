@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import ray
+from ray._private import ray_constants
 
 from actors.crystallize_actor import CrystallizeStage
 from actors.dedupe_actor import DedupeStage
@@ -21,6 +23,8 @@ from configs import Settings
 from pipeline.context import ContextWindow
 
 log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass
@@ -43,19 +47,53 @@ def namespace(settings: Settings) -> str:
     return "memos-" + hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:12]
 
 
+# Two warnings every local start printed that ask nothing of the user: the runtime starts Ray off the
+# main thread, and SIGTERM is uvicorn's (its shutdown stops the runtime, Ray included); and Ray's token
+# auth is on by default for a local cluster, which it announces.
+_START_NOTICES = {
+    "ray._private.worker": "SIGTERM handler is not set",
+    "ray._private.authentication.authentication_token_setup": "Token authentication is enabled",
+}
+# lancedb warns at every fork once it is loaded; Ray's start forks only to exec its own processes at once.
+_FORK_WARNING = "lancedb fork support is experimental"
+
+
+def _drop_start_notices(record: logging.LogRecord) -> bool:
+    expected = _START_NOTICES.get(record.name)
+    return expected is None or not record.getMessage().startswith(expected)
+
+
 def connect(settings: Settings) -> None:
+    """Join the cluster at `ray_address`, or start a local Ray that listens on loopback only."""
     if ray.is_initialized():
         return
     common: dict[str, Any] = {"namespace": namespace(settings), "log_to_driver": False}
     if settings.ray_address:
         ray.init(address=settings.ray_address, **common)
         return
-    ray.init(
-        num_cpus=settings.ray_num_cpus or os.cpu_count(),
-        include_dashboard=False,
-        object_store_memory=settings.ray_object_store_mb * 1024 * 1024,
-        **common,
-    )
+    # Ray turns a loopback node address into the machine's outward one, and the GCS, raylet, object
+    # manager and workers then listen on every interface, while our HTTP binds loopback. Ray's
+    # single-machine mode (its default on macOS and Windows) keeps the node on 127.0.0.1, so every
+    # one of those ports does too. Only while this node starts: a cluster join above is untouched.
+    cluster_mode = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    notices = [logging.getLogger(name) for name in _START_NOTICES]
+    for logger in notices:
+        logger.addFilter(_drop_start_notices)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_FORK_WARNING, category=RuntimeWarning)
+            ray.init(
+                num_cpus=settings.ray_num_cpus or os.cpu_count(),
+                include_dashboard=False,
+                object_store_memory=settings.ray_object_store_mb * 1024 * 1024,
+                _node_ip_address=LOOPBACK,
+                **common,
+            )
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_mode
+        for logger in notices:
+            logger.removeFilter(_drop_start_notices)
 
 
 def _options(settings: Settings, name: str, num_cpus: float, *, near_data: bool = False) -> dict[str, Any]:
@@ -100,7 +138,7 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
         crystallize={
             shard: ray.remote(CrystallizeStage)
             .options(**_options(settings, f"crystallize-{shard}", 0, near_data=True))
-            .remote(data_dir, model, embed, settings.skill_min_support)
+            .remote(data_dir, model, settings.skill_min_support)
             for shard in shards
         },
         write={

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
-from pipeline.embed import embed_batch
+from pipeline.embed import embed_batch, embed_stored
 from pipeline.encoder import load_encoder
 
 
@@ -24,8 +24,10 @@ class EmbedStage:
     def ready(self) -> bool:
         return True
 
-    def embed(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        return embed_batch(batch, self._encoder)
+    def embed(self, batch: pa.RecordBatch, given: Mapping[str, Sequence[float]] | None = None) -> pa.RecordBatch:
+        """Vectors for the rows that need one and have none; `given` are an import file's own."""
+        return embed_batch(batch, self._encoder, given)
 
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode(texts)
+    def embed_stored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Fresh vectors for rows a reindex read back from a cube file."""
+        return embed_stored(batch, self._encoder)

@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from pipeline.encoder import TokenCounter
 from pipeline.llm_facts import build_messages, merge, parse_answer
-from pipeline.world_facts import TraceText, WorldFact, extract_facts, load_fact_extractor
+from pipeline.world_facts.extract import extract_facts, load_fact_extractor
+from pipeline.world_facts.fact import TraceText, WorldFact
 from pipeline.world_stage import extract_batch
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,13 @@
-"""The driver: pulls pending intake entries in micro-batches and chains them through the actors.
+"""The driver: pulls pending intake entries in micro-batches and submits them to the stage chain.
 
-parse -> extract -> embed -> dedupe(shard) -> crystallize(shard) -> write(shard), passing object refs
-so Ray pipelines the stages;
+Each batch is split by shard and goes through every stage (actors/stage_chain.py, the LIVE route);
 at most `max_in_flight_batches` batches are in flight (back-pressure: the rest waits, durable, in
 the intake log). Ray runs one caller's calls to one actor in submission order, so each shard sees
 its mutations in intake order. A batch that fails is retried after everything in flight settles;
 an entry that keeps failing on its own is marked failed on its job, never dropped silently.
+
+What it needs from above it is handed over at construction: where a cube's rows go (`route`, the
+registry's placement) and who hears of finished batches (`listeners`, called in order).
 
 Two threads and no polling: the dispatcher sleeps until new entries are committed (wake) or a
 slot frees up; the collector sleeps in ray.wait until a batch finishes.
@@ -13,19 +15,18 @@ slot frees up; the collector sleeps in ray.wait until a batch finishes.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from actors.cluster import StageActors
+from actors.stage_chain import StageChain
 from storage.intake_log import Failure, IntakeLog
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ class Completion:
     done: list[int]
     failed: list[int]
     cubes: list[str]
+
+
+class CompletionListener(Protocol):
+    def completed(self, completion: Completion) -> None:
+        """Called from a driver thread once a batch's entries are final."""
 
 
 @dataclass
@@ -66,19 +72,16 @@ class PipelineDriver:
         self,
         intake: IntakeLog,
         route: Callable[[str], str],
-        actors: StageActors,
+        chain: StageChain,
         *,
         batch_max: int,
         linger_ms: int,
         max_in_flight: int,
-        on_complete: Callable[[Completion], None],
+        listeners: Sequence[CompletionListener],
     ) -> None:
-        self._intake, self._route, self._actors = intake, route, actors
+        self._intake, self._route, self._chain = intake, route, chain
         self._batch_max, self._linger, self._max_in_flight = batch_max, linger_ms / 1000, max_in_flight
-        self._on_complete = on_complete
-        self._parse = itertools.cycle(actors.parse)
-        self._extract = itertools.cycle(actors.extract)
-        self._embed = itertools.cycle(actors.embed)
+        self._listeners = tuple(listeners)
         self._cv = threading.Condition()
         self._flights: list[_Flight] = []
         self._cursor = 0
@@ -130,6 +133,11 @@ class PipelineDriver:
     def in_flight(self) -> int:
         return len(self._flights)
 
+    def announce(self, completion: Completion) -> None:
+        """Tell the listeners about entries made final outside a batch (a deleted cube's pending writes)."""
+        for listener in self._listeners:
+            listener.completed(completion)
+
     # --- threads -----------------------------------------------------------------------------
 
     def _loop(self, step: Callable[[], None]) -> None:
@@ -179,12 +187,7 @@ class PipelineDriver:
         for shard in dict.fromkeys(shards):
             rows = pa.array([i for i, s in enumerate(shards) if s == shard], pa.int64())
             sub = batch.take(rows)
-            parsed = next(self._parse).parse.remote(sub)
-            extracted = next(self._extract).extract.remote(parsed)
-            embedded = next(self._embed).embed.remote(extracted)
-            deduped = self._actors.dedupe[shard].dedupe.remote(embedded)
-            crystallized = self._actors.crystallize[shard].crystallize.remote(deduped)
-            flights.append(_Flight(self._actors.write[shard].write.remote(crystallized), sub, shard))
+            flights.append(_Flight(self._chain.submit(sub, shard), sub, shard))
         return flights
 
     def _collect_step(self) -> None:
@@ -220,7 +223,7 @@ class PipelineDriver:
         for seq in out["done"]:
             self._retry.attempts.pop(seq, None)
         self.batches_done += 1
-        self._on_complete(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"]))
+        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"]))
         return True
 
     # --- recovery ----------------------------------------------------------------------------
@@ -245,14 +248,10 @@ class PipelineDriver:
             seq, job_id = flight.seqs[0], flight.batch["job_id"][0].as_py()
             message = str(flight.error).splitlines()[0][:500] if flight.error else "pipeline error"
             self._intake.complete([], [Failure(seq, job_id, "pipeline_error", message)])
-            self._on_complete(Completion(flight.shard, [], [seq], []))
+            self.announce(Completion(flight.shard, [], [seq], []))
         # Dedupe and crystallize state may include rows whose write never landed: reload from the files.
         for shard in {f.shard for f in failed}:
-            for stage in (self._actors.dedupe[shard], self._actors.crystallize[shard]):
-                try:
-                    ray.get(stage.reset.remote())
-                except ray.exceptions.RayError:
-                    log.warning("could not reset a stage of %s; it restarts from the files", shard)
+            self._chain.reset(shard)
         if any(not isinstance(f.error, RayTaskError) for f in failed):
             time.sleep(1.0)  # give Ray a moment to restart the actor
         with self._cv:

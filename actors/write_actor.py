@@ -10,9 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.context import ContextWindow, affected, contexts
-from pipeline.records import Status
-from pipeline.write_plan import plan_writes, split_index_rows
-from storage.cube_store import CubeStore
+from pipeline.records import IndexRow, Status
+from pipeline.write_plan import plan_writes, split_index_rows, vectors_of
+from pipeline.write_decisions import WritePolicy
+from storage.cube.writer import CubeWriter
 from storage.lexical_index import LexicalWriter
 from storage.paths import DataPaths
 from storage.vector_shard import VectorShard
@@ -30,7 +31,8 @@ class ShardWriter:
         self._shard, self._model, self._compact_every = shard, model, compact_every
         self._lexical = LexicalWriter(self._paths.lexical_dir(shard))
         self._vectors = VectorShard(self._paths.vectors_dir(shard), dim, create=True)
-        self._stores: OrderedDict[str, CubeStore] = OrderedDict()
+        self._stores: OrderedDict[str, CubeWriter] = OrderedDict()
+        self._policy = WritePolicy()
         self._batches = 0
         self._ann_min_rows = ann_min_rows
         self._window = window
@@ -42,8 +44,8 @@ class ShardWriter:
         """True when the tantivy index was made by an older schema and was started afresh."""
         return self._lexical.recreated
 
-    def _store(self, cube: str) -> CubeStore:
-        store = self._stores.pop(cube, None) or CubeStore(self._paths.cube_db(cube), create=True)
+    def _store(self, cube: str) -> CubeWriter:
+        store = self._stores.pop(cube, None) or CubeWriter(self._paths.cube_db(cube), self._policy)
         self._stores[cube] = store
         while len(self._stores) > 64:
             self._stores.popitem(last=False)[1].close()
@@ -53,9 +55,9 @@ class ShardWriter:
         """SQLite first (the truth), then Lance and tantivy; a crash between them is healed by replay."""
         done: list[int] = []
         failed: list[tuple[int, str, str]] = []
-        upserts: list[dict[str, Any]] = []
+        upserts: list[IndexRow] = []
         deletes: list[tuple[str, str]] = []
-        recontext: list[dict[str, Any]] = []  # unchanged rows whose neighbours changed: BM25 only
+        recontext: list[IndexRow] = []  # unchanged rows whose neighbours changed: BM25 only
         for cube, rows in plan_writes(batch).items():
             store = self._store(cube)
             result = store.apply(rows, self._model)
@@ -64,7 +66,7 @@ class ShardWriter:
             keep, drop = split_index_rows(result.index_upserts)
             upserts += keep
             deletes += drop + [(cube, memory_id) for memory_id in result.index_deletes]
-            changed = {r["id"] for r in result.index_upserts} | set(result.index_deletes)
+            changed = {r.id for r in result.index_upserts} | set(result.index_deletes)
             recontext += self._with_context(store, keep, changed)
         if deletes:
             self._vectors.delete(deletes)
@@ -73,10 +75,10 @@ class ShardWriter:
         self._batches += 1
         if self._batches % self._compact_every == 0:
             self.settle()
-        touched = {c for c, _ in deletes} | {r["cube"] for r in upserts}
+        touched = {c for c, _ in deletes} | {r.cube for r in upserts}
         return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched)}
 
-    def _with_context(self, store: CubeStore, keep: list[dict[str, Any]], changed: set[str]) -> list[dict[str, Any]]:
+    def _with_context(self, store: CubeWriter, keep: list[IndexRow], changed: set[str]) -> list[IndexRow]:
         """Set `context` on the kept rows; return the other rows whose context a change reached."""
         if not changed or self._window.reach == 0:
             return []
@@ -88,15 +90,23 @@ class ShardWriter:
         around += store.thread_around(sorted(stale - changed), self._window.reach, self._window.gap_ms)
         text = contexts(around, stale, self._window)
         for row in keep:
-            row["context"] = text.get(row["id"])
-        kept = {r["id"] for r in keep}
-        others = [r for r in store.index_rows_for(sorted(stale - kept)) if r["status"] == Status.ACTIVE]
+            row.context = text.get(row.id)
+        kept = {r.id for r in keep}
+        others = [r for r in store.index_rows_for(sorted(stale - kept)) if r.status == Status.ACTIVE]
         for row in others:
-            row["context"] = text.get(row["id"])
+            row.context = text.get(row.id)
         return others
 
-    def store_embeddings(self, cube: str, ids: list[str], vectors: np.ndarray) -> int:
-        return self._store(cube).set_embeddings(ids, vectors, self._model)
+    def store_vectors(self, batch: pa.RecordBatch) -> int:
+        """A reindex's re-embedded rows: their vectors into the cube files (the indexes are rebuilt after)."""
+        vectors = vectors_of(batch)
+        rows_of: dict[str, list[int]] = {}
+        for i, cube in enumerate(batch["cube"].to_pylist()):
+            rows_of.setdefault(cube, []).append(i)
+        ids = batch["id"].to_pylist()
+        return sum(self._store(cube).set_embeddings([ids[i] for i in rows], np.stack([vectors[i] for i in rows]),
+                                                    self._model)
+                   for cube, rows in rows_of.items())
 
     def settle(self) -> dict[str, int | bool]:
         """Compact Lance (which also folds new rows into its index) and build the ANN index once due."""
@@ -131,7 +141,7 @@ class ShardWriter:
                 store = self._store(cube)
                 text = contexts(store.thread_rows(), None, self._window) if self._window.reach else {}
                 for row in store.index_rows():
-                    row["context"] = text.get(row["id"])
+                    row.context = text.get(row.id)
                     yield row
 
         n_vectors = self._vectors.rebuild(rows())

@@ -7,6 +7,13 @@ nothing about it is unusual: no query string, a JSON body of declared length wit
 that validates, and a caller known without a password check. Anything else goes on to the
 FastAPI app with the body replayed, so the route stays the one definition of the endpoint: its
 validation errors, its docs, `?wait=true`, first-time API keys.
+
+It decides nothing of its own: the accept route's path comes from the route itself (api/app.py
+asks the app for it), api/deps.py says whether the server serves and who calls,
+api/memory_input.py what the write is and which status answers it, api/errors.py reads the body.
+
+It sits inside Starlette's error layer (a failure here is the usual JSON 500) and outside
+BodyLimit, which it never needs: it only takes bodies whose declared length is within the limit.
 """
 
 from __future__ import annotations
@@ -17,34 +24,38 @@ import orjson
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import memos_error_response, replaying
-from api.routers.memories import accept_status, new_memory
+from api.deps import caller_headers, first_headers, serving
+from api.errors import memos_error_response, read_body, replaying, too_large_response
+from api.memory_input import accept_status, new_memory
 from api.schemas import MemoryIn
-from pipeline.access import Caller
 from pipeline.errors import MemosError
 from service.runtime import Runtime
 
-PATH = "/v1/memories"
-JSON_TYPES = (b"application/json", b"")
+JSON_TYPES = (b"application/json", b"")  # others FastAPI parses as JSON (application/*+json) go to the route
 
 
 class AcceptFastPath:
-    def __init__(self, app: ASGIApp, runtime: Runtime, max_bytes: int) -> None:
-        self.app, self.runtime, self.max_bytes = app, runtime, max_bytes
+    def __init__(self, app: ASGIApp, runtime: Runtime, path: str, max_bytes: int) -> None:
+        self.app, self.runtime, self.path, self.max_bytes = app, runtime, path, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = self._eligible(scope)
-        if headers is None:
+        rt = serving(self.runtime)
+        if headers is None or rt is None:  # while starting or stopping, the route says so (503)
             await self.app(scope, receive, send)
             return
-        body, receive = await _read_body(receive)
+        body = await read_body(receive, self.max_bytes)
+        if body is None:  # more than it declared; the server's parser normally stops that first
+            await too_large_response(self.max_bytes)(scope, receive, send)
+            return
+        receive = replaying(body, receive)
         memory = _parse(body)
         if memory is None:
             await self.app(scope, receive, send)  # the route answers with the validation error
             return
         try:
-            caller = self._known_caller(headers)
-            accepted = None if caller is None else await self.runtime.memories.add(caller, new_memory(memory), False)
+            caller = rt.auth.known_caller(*caller_headers(headers))
+            accepted = None if caller is None else await rt.memories.add(caller, new_memory(memory), False)
         except MemosError as exc:
             await memos_error_response(exc)(scope, receive, send)
             return
@@ -55,23 +66,14 @@ class AcceptFastPath:
 
     def _eligible(self, scope: Scope) -> dict[bytes, bytes] | None:
         """The request's headers when this layer may answer it, else None."""
-        if (scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or scope["query_string"]
-                or not self.runtime.ready):
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST" or scope["query_string"]:
             return None
-        headers = dict(scope["headers"])
+        headers = first_headers(scope)
         declared = headers.get(b"content-length", b"")
         content_type = headers.get(b"content-type", b"").partition(b";")[0].strip().lower()
         if not declared.isdigit() or int(declared) > self.max_bytes or content_type not in JSON_TYPES:
             return None
         return headers
-
-    def _known_caller(self, headers: dict[bytes, bytes]) -> Caller | None:
-        authorization = headers.get(b"authorization")
-        agent = headers.get(b"x-agent-id")
-        return self.runtime.auth.known_caller(
-            authorization.decode("latin-1") if authorization is not None else None,
-            agent.decode("latin-1") if agent is not None else None,
-        )
 
 
 def _parse(body: bytes) -> MemoryIn | None:
@@ -79,20 +81,6 @@ def _parse(body: bytes) -> MemoryIn | None:
         return MemoryIn.model_validate(orjson.loads(body))
     except (orjson.JSONDecodeError, ValidationError, ValueError, TypeError):
         return None
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body, and a receive that hands it on again to whoever reads next."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    return body, replaying(body, receive)
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.accept_fast_path import AcceptFastPath
-from api.routers import cubes, health, jobs, memories, reindex, search, tiers
+from api.routers import cubes, episodes, feedback, graph, health, jobs, links, memories, reindex, search, skills
 from configs import Settings
 from service.runtime import Runtime
 
@@ -35,9 +35,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_body_bytes)
-    # Outermost but for Starlette's own error layer: the hot write path skips everything inside it.
-    app.add_middleware(AcceptFastPath, runtime=runtime, max_bytes=settings.max_body_bytes)
-    for router in (memories.router, search.router, tiers.router, cubes.router, jobs.router, reindex.router,
-                   health.router):
+    for router in (memories.router, graph.router, search.router, episodes.router, skills.router, feedback.router,
+                   links.router, cubes.router, jobs.router, reindex.router, health.router):
         app.include_router(router)
+    # Outermost but for Starlette's own error layer: the hot write path skips everything inside it.
+    # Its path is the accept route's own, so the two never disagree on the URL.
+    accept_path = app.url_path_for(memories.create_memory.__name__)
+    app.add_middleware(AcceptFastPath, runtime=runtime, path=accept_path, max_bytes=settings.max_body_bytes)
     return app

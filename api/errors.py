@@ -51,12 +51,24 @@ async def _memos_error(_: Request, exc: MemosError) -> JSONResponse:
     return memos_error_response(exc)
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+def _is_json_type(content_type: str) -> bool:
+    """What FastAPI parses as a JSON body: no Content-Type, application/json or application/*+json."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media in ("", "application/json") or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "malformed_request", "the body is not valid JSON")
     if any(e.get("loc", ())[:1] == ("body",) and e.get("type") in ("model_attributes_type", "dict_type")
            and len(e.get("loc", ())) == 1 for e in errors):
+        content_type = request.headers.get("content-type", "")
+        if not _is_json_type(content_type):
+            # A form post is refused here on purpose (no cross-site form can write to a keyless loopback
+            # server); the message says what a client such as `curl -d` left out.
+            return error_response(400, "malformed_request", "the body must be a JSON object sent with "
+                                  f"'Content-Type: application/json' (this request sent {content_type[:100]!r})")
         return error_response(400, "malformed_request", "the body must be a JSON object")
     return error_response(422, "invalid", _describe(errors))
 
@@ -93,6 +105,27 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+async def read_body(receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes max_bytes (the rest is left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    return error_response(413, "too_large", f"the request body is over {max_bytes} bytes")
+
+
 class BodyLimit:
     """Refuses bodies over the limit with 413 before the app parses them.
 
@@ -110,25 +143,12 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+                await too_large_response(self.max_bytes)(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, replaying(b"".join(chunks), receive), send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, "too_large", f"the request body is over {self.max_bytes} bytes")
-        await response(scope, receive, send)
+        body = await read_body(receive, self.max_bytes)
+        if body is None:
+            await too_large_response(self.max_bytes)(scope, receive, send)
+            return
+        await self.app(scope, replaying(body, receive), send)

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from pipeline.errors import Invalid
 from pipeline.ids import MEMORY_ID
 from pipeline.records import CLIENT_KINDS, Kind
+from pipeline.timefmt import to_ms
 
 ClientKind = Literal[tuple(k.value for k in CLIENT_KINDS)]  # type: ignore[valid-type]
 TierName = Literal["trace", "world", "skill"]
@@ -106,6 +108,14 @@ class SearchIn(Strict):
         default=None, max_length=64, description="Cubes to search (each needs read); default: yours plus mounts."
     )
 
+    @model_validator(mode="after")
+    def _until_after_since(self) -> "SearchIn":
+        # Raised as Invalid, not ValueError: pydantic would reword a ValueError ("body: Value error,
+        # ..."), and the refusal's message is part of the API. Compared in stored milliseconds.
+        if self.since is not None and self.until is not None and to_ms(self.until) <= to_ms(self.since):
+            raise Invalid("until must be later than since")
+        return self
+
 
 class ShareIn(Strict):
     to: CubeId = Field(description="The cube to copy the memory into (you need write).")
@@ -148,7 +158,7 @@ class MemoryPage(BaseModel):
 
 class BatchItem(BaseModel):
     id: str
-    status: str
+    status: str = Field(description="queued or exists; with ?wait=true, done, exists or failed (queued past the timeout).")
 
 
 class BatchAccepted(BaseModel):

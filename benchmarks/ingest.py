@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 from rich.progress import Progress
 
+from api.server_process import start_server
 from benchmarks.locomo_data import DEFAULT_PATH, load
 from benchmarks.machine import describe
-from benchmarks.server_process import start_server
 from pipeline.encoder import load_encoder
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from api.server_process import free_port, start_server
 from benchmarks import ingest, loadgen, search_scale
 from benchmarks.machine import describe
-from benchmarks.server_process import free_port, start_server
 
 BODY = '{"content": "Alice said she prefers green tea over coffee in the morning", "kind": "message", "tags": ["prefs"]}'
 

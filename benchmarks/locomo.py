@@ -29,9 +29,9 @@ import ir_measures
 from ir_measures import RR, R, nDCG
 from tqdm import tqdm
 
+from api.server_process import start_server
 from benchmarks.locomo_data import DEFAULT_PATH, Question, Turn, load
 from benchmarks.machine import describe
-from benchmarks.server_process import start_server
 
 # Per-request ranking overrides; {} is the server's default configuration.
 CONFIGS: dict[str, dict[str, Any]] = {

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from api.server_process import MEMOS, start_server
 from benchmarks import corpus
 from benchmarks.machine import describe
-from benchmarks.server_process import MEMOS, start_server
 
 AGENT = "bench_search"
 QUERIES = 200

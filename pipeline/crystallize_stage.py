@@ -4,23 +4,33 @@ memory and any new skill or skill version; feedback on a skill yields a version 
 The stage keeps, per cube, an `EpisodeBook`: open episodes with their traces so far, the closed
 episodes no skill has claimed yet, and the current skills. Like dedupe it sees every mutation
 of its shard in intake order, so traces still in flight to the writer are already in the book.
-It returns `Derived` memories; the actor embeds them and appends them to the batch.
+It returns `Derived` memories, which `with_derived` appends to the batch without a vector: the
+chain's second embed pass fills them. A closing row arrives with its task's vector in its attrs
+(the first embed pass put it there), so the stage never calls the model itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
-from pipeline.crystallize import CrystallizeConfig, Skill, crystallize, record_run
+from pipeline.crystallize.config import CrystallizeConfig
+from pipeline.crystallize.decide import crystallize
+from pipeline.crystallize.skill import Skill
+from pipeline.crystallize.versions import record_run
 from pipeline.episode_summary import summarize_episode
 from pipeline.episodes import Episode, EpisodeTrace, Outcome, ToolCall
-from pipeline.records import Kind, Op, Tier
+from pipeline.parse import CountTokens, content_hash
+from pipeline.records import Kind, Op, Tier, derived_row
 
 POOL_LIMIT = 200  # closed episodes kept for grouping into future skills, per cube
+# Only these ops make the stage derive memories; a batch with none of them leaves it unchanged.
+DERIVING_OPS = frozenset({Op.EPISODE.value, Op.FEEDBACK.value})
 
 
 @dataclass
@@ -36,7 +46,6 @@ class EpisodeBook:
     closed: set[str] = field(default_factory=set)
     pool: list[Episode] = field(default_factory=list)
     skills: dict[str, Skill] = field(default_factory=dict)
-    closing_vectors: dict[str, Any] = field(default_factory=dict)  # task vectors of episodes closed just now
 
     def remember_closed(self, episode: Episode) -> None:
         self.closed.add(episode.id)
@@ -96,17 +105,21 @@ def _skill_derived(row: dict[str, Any], skill: Skill, at: int) -> Derived:
                    Kind.SKILL.value, skill_markdown(skill), skill.to_dict(), tuple(skill.examples), at)
 
 
+def task_vector_of(attrs: dict[str, Any]) -> np.ndarray | None:
+    """The closing row's task vector; None for a close queued before closes carried their task."""
+    vector = attrs.get("task_vector")
+    return np.asarray(vector, dtype=np.float32) if vector is not None else None
+
+
 def close_episode(
-    row: dict[str, Any], book: EpisodeBook, attrs: dict[str, Any], task_vector: Callable[[str], Any],
-    config: CrystallizeConfig,
+    row: dict[str, Any], book: EpisodeBook, attrs: dict[str, Any], config: CrystallizeConfig
 ) -> list[Derived]:
     """The summary of the closing episode, and the skills its closing creates or advances."""
     opened = book.open.pop(row["id"], None)
     if opened is None:
         return []  # unknown, or already closed (a replay): nothing new
     at = int(attrs.get("at") or row["created_at"] or 0)
-    vector = task_vector(opened.task)
-    book.closing_vectors[row["id"]] = vector
+    vector = task_vector_of(attrs)
     episode = Episode(row["id"], opened.task, Outcome(attrs.get("outcome") or "unknown"), tuple(opened.traces),
                       vector, at)
     book.remember_closed(episode)
@@ -124,7 +137,6 @@ def close_episode(
 def crystallize_rows(
     rows: list[dict[str, Any]],
     book_of: Callable[[str], EpisodeBook],
-    task_vector: Callable[[str], Any],
     config: CrystallizeConfig,
 ) -> list[tuple[int, Derived]]:
     """(index of the row each follows, derived memory) for a batch, updating the books in order."""
@@ -142,7 +154,7 @@ def crystallize_rows(
                 if row["id"] not in book.open and row["id"] not in book.closed:
                     book.open[row["id"]] = OpenEpisode(str(attrs.get("task") or ""), int(attrs.get("at") or 0))
             else:
-                derived += [(i, d) for d in close_episode(row, book, attrs, task_vector, config)]
+                derived += [(i, d) for d in close_episode(row, book, attrs, config)]
         elif row["op"] == Op.FEEDBACK:
             attrs = orjson.loads(row["attrs"])
             skill = book.skills.get(row["id"])
@@ -152,3 +164,30 @@ def crystallize_rows(
                     book.skills[run.id] = run
                     derived.append((i, _skill_derived(row, run, int(attrs.get("at") or 0))))
     return derived
+
+
+def derived_rows(derived: Sequence[Derived], count_tokens: CountTokens) -> list[dict[str, Any]]:
+    """The derived memories as deduped pipeline rows: new, active, and with no vector yet."""
+    tokens = count_tokens([d.content for d in derived]) if derived else []
+    return [
+        derived_row(
+            seq=d.seq, job_id=d.job_id, op=d.op, id=d.id, cube=d.cube, agent=d.agent, tier=d.tier, kind=d.kind,
+            content=d.content, index_text=d.content, metadata=orjson.dumps(d.metadata).decode(),
+            created_at=d.created_at, updated_at=d.created_at, content_hash=content_hash(d.kind, d.content, {}),
+            source_ids=list(d.source_ids), tokens=n, episode=d.episode,
+        )
+        for d, n in zip(derived, tokens)
+    ]
+
+
+def with_derived(
+    batch: pa.RecordBatch, derived: list[tuple[int, Derived]], count_tokens: CountTokens
+) -> pa.RecordBatch:
+    """The batch with each derived memory right after the row it follows (one cube transaction)."""
+    extra = derived_rows([d for _, d in derived], count_tokens)
+    table = pa.concat_tables([pa.Table.from_batches([batch]), pa.Table.from_pylist(extra, schema=batch.schema)])
+    after: dict[int, list[int]] = {}
+    for k, (i, _) in enumerate(derived):
+        after.setdefault(i, []).append(batch.num_rows + k)
+    order = [j for i in range(batch.num_rows) for j in (i, *after.get(i, []))]
+    return table.take(pa.array(order)).combine_chunks().to_batches()[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,9 +100,16 @@ def export_onnx(spec: ModelSpec, out: Path) -> Path:
     concurrent exporter (another actor at start-up) never sees a half-written file."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     source = str(model_dir(spec))
-    model = AutoModel.from_pretrained(source, attn_implementation="eager").eval()
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar on a server's first start says nothing useful
+    try:
+        model = AutoModel.from_pretrained(source, attn_implementation="eager").eval()
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     example = AutoTokenizer.from_pretrained(source)(["an example sentence"], return_tensors="pt")
 
     class Hidden(torch.nn.Module):
@@ -116,7 +124,12 @@ def export_onnx(spec: ModelSpec, out: Path) -> Path:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        # The tracer warns that data-dependent branches (padding checks in transformers' masking code)
+        # are frozen into the graph, and that opset 17 indexes by Gather; the export is checked against
+        # PyTorch's own outputs instead (tests/pipeline/test_encoder.py), so neither tells a user anything.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator", category=UserWarning)
         torch.onnx.export(
             Hidden(), tuple(example[n] for n in names), str(tmp), input_names=names,
             output_names=["hidden"], dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.world_facts import Predicate, TraceText, WorldFact
+from pipeline.world_facts.fact import Predicate, TraceText, WorldFact
 
 SYSTEM = (
     "You extract durable facts about people from chat lines. Answer with JSON only: "

@@ -1,9 +1,12 @@
-"""The shape of a memory as it moves through the write pipeline: kinds, tiers, Arrow schemas."""
+"""The shape of a memory, defined once: kinds, tiers, the record, draft, index and pipeline rows, their schemas."""
 
 from __future__ import annotations
 
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -73,33 +76,164 @@ INTAKE_SCHEMA = pa.schema(
     ]
 )
 
+
+# --- the one definition of a memory's fields ----------------------------------------------------
+# Each dataclass below is the single place its fields are named. The Arrow schemas of the
+# pipeline, the SQL column lists of the cube file and the API's view of a memory are derived from
+# them (`arrow_fields`, `column_names`), so adding a field is one line here.
+
+JSON = "json"  # a field held as JSON text in Arrow batches and SQLite columns
+
+
+def _col(arrow: pa.DataType, default: Any = MISSING, *, json: bool = False) -> Any:
+    meta = {"arrow": arrow, JSON: json}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """A stored memory as the cube file holds it (JSON columns decoded)."""
+
+    id: str = _col(pa.string())
+    cube: str = _col(pa.string())
+    agent: str = _col(pa.string())
+    tier: str = _col(pa.string())
+    kind: str = _col(pa.string())
+    content: str = _col(pa.string())
+    tags: list[str] = _col(pa.list_(pa.string()), json=True)
+    metadata: dict[str, Any] = _col(pa.string(), json=True)
+    created_at: int = _col(pa.int64())
+    updated_at: int = _col(pa.int64())
+    version: int = _col(pa.int64(), 1)
+    status: str = _col(pa.string(), "active")
+    content_hash: str = _col(pa.string(), "")
+    source_ids: list[str] = _col(pa.list_(pa.string()), [], json=True)
+    duplicate_of: str | None = _col(pa.string(), None)
+    tokens: int = _col(pa.int32(), 0)
+    episode: str | None = _col(pa.string(), None)
+    tool: dict[str, Any] | None = _col(pa.string(), None, json=True)
+    feedback: int = _col(pa.int64(), 0)
+    valid_from: int | None = _col(pa.int64(), None)
+    valid_to: int | None = _col(pa.int64(), None)
+
+    def __getitem__(self, name: str) -> Any:
+        # Transitional: callers still written against the old dict rows.
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True, eq=False)  # compared by identity: it holds a numpy vector
+class IndexRow:
+    """What the derived indexes (Lance, tantivy, hot vectors) hold of one active memory."""
+
+    id: str
+    cube: str
+    tier: str
+    kind: str
+    index_text: str
+    tags: list[str]
+    created_at: int
+    status: str
+    vector: np.ndarray | None = None
+    context: str | None = None  # the text with its neighbouring turns (BM25), set by the writer
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A memory body as a client's write (or a derived memory) puts it in the intake log."""
+
+    id: str
+    cube: str
+    agent: str
+    tier: str
+    kind: str
+    content: str
+    created_at: int
+    updated_at: int
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source_ids: list[str] = field(default_factory=list)
+    episode: str | None = None
+    tool: dict[str, Any] | None = None
+    base_version: int | None = None  # updates: the version the change was made against
+    reembed: bool = True  # updates: whether the index text changed
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.base_version is None:  # adds carry neither key, as they always have
+            del out["base_version"], out["reembed"]
+        return out
+
+
+@dataclass(slots=True)
+class PipelineRow:
+    """One operation as it moves through the stages (an Arrow row). JSON fields are text here."""
+
+    seq: int = _col(pa.int64())
+    job_id: str = _col(pa.string())
+    op: str = _col(pa.string())
+    id: str = _col(pa.string())
+    cube: str = _col(pa.string())
+    agent: str | None = _col(pa.string(), None)
+    tier: str | None = _col(pa.string(), None)
+    kind: str | None = _col(pa.string(), None)
+    content: str | None = _col(pa.string(), None)
+    index_text: str | None = _col(pa.string(), None)
+    tags: list[str] = _col(pa.list_(pa.string()), [])
+    metadata: str | None = _col(pa.string(), None)  # JSON
+    created_at: int | None = _col(pa.int64(), None)
+    updated_at: int | None = _col(pa.int64(), None)
+    content_hash: str | None = _col(pa.string(), None)
+    source_ids: list[str] = _col(pa.list_(pa.string()), [])
+    tokens: int | None = _col(pa.int32(), None)
+    base_version: int | None = _col(pa.int64(), None)
+    reembed: bool = _col(pa.bool_(), True)
+    episode: str | None = _col(pa.string(), None)
+    tool: str | None = _col(pa.string(), None)  # JSON: a tool call's name, arguments, result, status, duration_ms
+    attrs: str | None = _col(pa.string(), None)  # JSON: what an op needs beyond a memory (fact, episode, ...)
+    error: str | None = _col(pa.string(), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True)
+class DedupeColumns:
+    """What the dedupe stage adds to each row."""
+
+    dedupe: str | None = _col(pa.string(), None)
+    status: str | None = _col(pa.string(), None)
+    duplicate_of: str | None = _col(pa.string(), None)
+    near_duplicate_of: str | None = _col(pa.string(), None)
+    near_duplicate_score: float | None = _col(pa.float32(), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def column_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def json_columns(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if f.metadata.get(JSON))
+
+
+def arrow_fields(cls: type) -> list[tuple[str, pa.DataType]]:
+    return [(f.name, f.metadata["arrow"]) for f in fields(cls)]
+
+
 # What the parse stage produces; embed and dedupe append their columns to it.
-PARSED_FIELDS = [
-    ("seq", pa.int64()),
-    ("job_id", pa.string()),
-    ("op", pa.string()),
-    ("id", pa.string()),
-    ("cube", pa.string()),
-    ("agent", pa.string()),
-    ("tier", pa.string()),
-    ("kind", pa.string()),
-    ("content", pa.string()),
-    ("index_text", pa.string()),
-    ("tags", pa.list_(pa.string())),
-    ("metadata", pa.string()),
-    ("created_at", pa.int64()),
-    ("updated_at", pa.int64()),
-    ("content_hash", pa.string()),
-    ("source_ids", pa.list_(pa.string())),
-    ("tokens", pa.int32()),
-    ("base_version", pa.int64()),
-    ("reembed", pa.bool_()),
-    ("episode", pa.string()),
-    ("tool", pa.string()),  # JSON: a tool call's name, arguments, result, status, duration_ms
-    ("attrs", pa.string()),  # JSON: what an op needs beyond a memory (fact, episode, feedback, link, skill)
-    ("error", pa.string()),
-]
+PARSED_FIELDS = arrow_fields(PipelineRow)
 PARSED_SCHEMA = pa.schema(PARSED_FIELDS)
+DEDUPE_FIELDS = arrow_fields(DedupeColumns)
 
 
 def vector_type(dim: int) -> pa.DataType:
@@ -110,17 +244,16 @@ def embedded_schema(dim: int) -> pa.Schema:
     return PARSED_SCHEMA.append(pa.field("vector", vector_type(dim)))
 
 
-DEDUPE_FIELDS = [
-    ("dedupe", pa.string()),
-    ("status", pa.string()),
-    ("duplicate_of", pa.string()),
-    ("near_duplicate_of", pa.string()),
-    ("near_duplicate_score", pa.float32()),
-]
-
-
 def deduped_schema(dim: int) -> pa.Schema:
     schema = embedded_schema(dim)
     for name, type_ in DEDUPE_FIELDS:
         schema = schema.append(pa.field(name, type_))
     return schema
+
+
+def derived_row(**values: Any) -> dict[str, Any]:
+    """A deduped pipeline row the stages make themselves (facts, summaries, skills): new and active."""
+    dedupe = {k: values.pop(k) for k in column_names(DedupeColumns) if k in values}
+    vector = values.pop("vector", None)
+    return {**PipelineRow(**values).as_dict(), "vector": vector,
+            **DedupeColumns(**{"dedupe": Dedupe.NEW.value, "status": Status.ACTIVE.value, **dedupe}).as_dict()}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from pipeline.world_facts import PREDICATES, WorldFact
+from pipeline.world_facts.fact import PREDICATES, WorldFact
 
 MAX_CONFIDENCE = 0.99
 

@@ -16,8 +16,8 @@ import orjson
 import pyarrow as pa
 
 from pipeline.parse import CountTokens, speaker_of
-from pipeline.records import FACT_SOURCE_KINDS, Kind, Op, Tier
-from pipeline.world_facts import TraceText, WorldFact
+from pipeline.records import FACT_SOURCE_KINDS, Kind, Op, PipelineRow, Tier
+from pipeline.world_facts.fact import TraceText, WorldFact
 
 Extract = Callable[[Sequence[TraceText]], list[list[WorldFact]]]
 
@@ -32,15 +32,13 @@ def fact_id(cube: str, fact: WorldFact) -> str:
 def fact_row(base: dict[str, Any], fact: WorldFact, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A `fact` pipeline row, riding with the intake entry `base` came from."""
     text = fact.render()
-    return {
-        "seq": base["seq"], "job_id": base["job_id"], "op": Op.FACT.value, "id": fact_id(base["cube"], fact),
-        "cube": base["cube"], "agent": base["agent"], "tier": Tier.WORLD.value, "kind": Kind.FACT.value,
-        "content": text, "index_text": text, "tags": [], "metadata": orjson.dumps(fact.to_dict()).decode(),
-        "created_at": fact.valid_from, "updated_at": fact.valid_from,
-        "content_hash": hashlib.sha256(f"fact\x1f{text.casefold()}".encode()).hexdigest(),
-        "source_ids": list(fact.source_ids), "base_version": None, "reembed": True, "episode": None,
-        "tool": None, "attrs": orjson.dumps({"fact": fact.to_dict(), **(extra or {})}).decode(), "error": None,
-    }
+    return PipelineRow(
+        seq=base["seq"], job_id=base["job_id"], op=Op.FACT.value, id=fact_id(base["cube"], fact), cube=base["cube"],
+        agent=base["agent"], tier=Tier.WORLD.value, kind=Kind.FACT.value, content=text, index_text=text,
+        metadata=orjson.dumps(fact.to_dict()).decode(), created_at=fact.valid_from, updated_at=fact.valid_from,
+        content_hash=hashlib.sha256(f"fact\x1f{text.casefold()}".encode()).hexdigest(),
+        source_ids=list(fact.source_ids), attrs=orjson.dumps({"fact": fact.to_dict(), **(extra or {})}).decode(),
+    ).as_dict()
 
 
 def _source_trace(row: dict[str, Any]) -> TraceText | None:

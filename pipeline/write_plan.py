@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from pipeline.records import Status
+from pipeline.records import IndexRow, Status
 
 
 def vectors_of(batch: pa.RecordBatch) -> list[np.ndarray | None]:
@@ -32,8 +32,8 @@ def plan_writes(batch: pa.RecordBatch) -> dict[str, list[dict[str, Any]]]:
     return plan
 
 
-def split_index_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def split_index_rows(rows: list[IndexRow]) -> tuple[list[IndexRow], list[tuple[str, str]]]:
     """Rows the search indexes must hold (active) and (cube, id) keys they must drop (the rest)."""
-    keep = [r for r in rows if r["status"] == Status.ACTIVE and r.get("vector") is not None]
-    drop = [(r["cube"], r["id"]) for r in rows if r not in keep]
+    keep = [r for r in rows if r.status == Status.ACTIVE and r.vector is not None]
+    drop = [(r.cube, r.id) for r in rows if r not in keep]
     return keep, drop

@@ -15,9 +15,6 @@ class Access:
     def own_cube(self, caller: Caller) -> Cube:
         return self._registry.ensure_private(private_cube_id(caller.agent), caller.agent)
 
-    def role(self, caller: Caller, cube_id: str) -> Role | None:
-        return self._registry.role(cube_id, caller.agent)
-
     def require(self, caller: Caller, cube_id: str | None, need: Role) -> Cube:
         """The cube if the caller holds `need` on it; None means the caller's own cube."""
         if cube_id is None:
@@ -30,12 +27,6 @@ class Access:
         cube = self._registry.get(cube_id)
         assert cube is not None
         return cube
-
-    def require_admin_key(self, caller: Caller, what: str) -> None:
-        from pipeline.errors import Forbidden
-
-        if not caller.admin:
-            raise Forbidden(f"{what} needs an admin key")
 
     def search_cubes(self, caller: Caller, named: list[str] | None) -> list[Cube]:
         """The named cubes (each must be readable), or by default the caller's own plus its mounts."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from pipeline.access import Caller, auth_required
+from pipeline.access import Caller, auth_required, is_loopback
 from pipeline.errors import Unauthorized
 from pipeline.ids import check_agent_id
 from storage.api_keys import ApiKeys
@@ -19,7 +19,17 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def enabled(self) -> bool:
-        return auth_required(self._host, self._keys.any_active())
+        # "Keys exist" means: a key was created and `memos auth off` has not been run since; revoking
+        # the last key leaves auth on (docs/security.md).
+        return auth_required(self._host, self._keys.required())
+
+    def describe(self) -> str:
+        """One line for the start-up log: whether auth is on, and why."""
+        if not is_loopback(self._host):
+            return f"on (the server binds {self._host}, beyond loopback)"
+        if self._keys.required():
+            return "on (API keys have been created; requests need 'Authorization: Bearer <key>')"
+        return "off (loopback and no API keys: callers are named by X-Agent-Id; `memos keys create` turns it on)"
 
     def caller(self, authorization: str | None, agent_header: str | None) -> Caller:
         """The calling agent; a key seen for the first time is checked with argon2 (tens of ms)."""

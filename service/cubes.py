@@ -16,10 +16,21 @@ from pipeline.errors import Conflict, Forbidden, NotFound
 from pipeline.ids import check_agent_id, is_cube_id, new_ulid
 from pipeline.timefmt import to_iso
 from service.access import Access
-from service.read_side import ReadSide
+from storage.read_side import ReadSide
 from service.views import memory_view
 from storage.audit_log import AuditLog, AuditEvent
 from storage.registry import Cube, Member, Registry
+
+
+def write_parquet(table: pa.Table, out: Path) -> None:
+    """The table as a Parquet file written by DuckDB; the path is bound, never formatted into the SQL
+    (a temp dir under a TMPDIR holding a quote broke the statement, or could have changed it)."""
+    con = duckdb.connect()
+    try:
+        con.register("memories", table)
+        con.execute("COPY memories TO ? (FORMAT parquet)", [str(out)])
+    finally:
+        con.close()
 
 
 def cube_view(cube: Cube, role: Role | None, mounted: bool) -> dict[str, Any]:
@@ -182,12 +193,7 @@ class CubeService:
         table = pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.string())})
         with tempfile.TemporaryDirectory(prefix="memos-export-") as tmp:
             out = Path(tmp) / "export.parquet"
-            con = duckdb.connect()
-            try:
-                con.register("memories", table)
-                con.execute(f"COPY memories TO '{out}' (FORMAT parquet)")
-            finally:
-                con.close()
+            write_parquet(table, out)
             data = out.read_bytes()
         yield data
 

@@ -14,8 +14,9 @@ from pipeline.ids import is_memory_id, new_ulid
 from pipeline.records import Op
 from pipeline.timefmt import now_ms, to_iso
 from service.access import Access
-from service.memories import MemoryService
-from service.read_side import ReadSide
+from service.intake_ops import IntakeOps, OpDraft
+from service.locate import CubeLocator
+from storage.read_side import ReadSide
 from storage.registry import Cube
 
 OUTCOMES = ("success", "failure", "unknown")
@@ -32,8 +33,8 @@ def episode_view(ep: dict[str, Any], cube: str, traces: list[str]) -> dict[str, 
 
 
 class EpisodeService:
-    def __init__(self, access: Access, memories: MemoryService, read: ReadSide) -> None:
-        self._access, self._memories, self._read = access, memories, read
+    def __init__(self, access: Access, locate: CubeLocator, ops: IntakeOps, read: ReadSide) -> None:
+        self._access, self._locate, self._ops, self._read = access, locate, ops, read
 
     async def open(self, caller: Caller, task: str, episode_id: str | None, cube_id: str | None) -> dict[str, Any]:
         cube = self._access.require(caller, cube_id, Role.WRITE)
@@ -47,7 +48,7 @@ class EpisodeService:
             return self.view(cube, existing)
         draft = {"id": episode_id, "cube": cube.id, "agent": caller.agent, "action": "open", "task": task,
                  "at": now_ms()}
-        await self._memories.run_op(caller, cube.id, episode_id, Op.EPISODE, draft)
+        await self._ops.run(caller.agent, OpDraft(Op.EPISODE, cube.id, episode_id, draft))
         return self.get(caller, episode_id, cube.id)
 
     async def close(self, caller: Caller, episode_id: str, outcome: str, cube_id: str | None) -> dict[str, Any]:
@@ -55,11 +56,12 @@ class EpisodeService:
         self._access.require(caller, cube.id, Role.WRITE)
         if ep["closed_at"] is not None:
             raise Conflict(f"episode {episode_id} is already closed ({ep['outcome']})")
+        # The task rides along so the embed stage can give the closing row its task vector.
         draft = {"id": episode_id, "cube": cube.id, "agent": caller.agent, "action": "close", "outcome": outcome,
-                 "at": now_ms()}
-        accepted = await self._memories.run_op(caller, cube.id, episode_id, Op.EPISODE, draft)
+                 "task": ep["task"], "at": now_ms()}
+        applied = await self._ops.run(caller.agent, OpDraft(Op.EPISODE, cube.id, episode_id, draft))
         view = self.get(caller, episode_id, cube.id)
-        return {**view, "job_id": accepted.job_id} if accepted.status != "done" else view
+        return {**view, "job_id": applied.job_id} if applied.status != "done" else view
 
     def get(self, caller: Caller, episode_id: str, cube_id: str | None) -> dict[str, Any]:
         cube, ep = self._find(caller, episode_id, cube_id)
@@ -75,9 +77,9 @@ class EpisodeService:
             return store.episode(episode_id) if store is not None else None
 
     def _find(self, caller: Caller, episode_id: str, cube_id: str | None) -> tuple[Cube, dict[str, Any]]:
-        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
-        for cube in cubes:
-            ep = self._stored(cube, episode_id)
-            if ep is not None:
-                return cube, ep
-        raise NotFound(f"episode {episode_id[:80]} does not exist")
+        found = self._locate.first(
+            caller, cube_id, lambda cube, store: store.episode(episode_id) if store is not None else None
+        )
+        if found is None:
+            raise NotFound(f"episode {episode_id[:80]} does not exist")
+        return found

@@ -1,15 +1,16 @@
-"""Bulk import of a file of memories into one cube, as a Ray job over the write-path actors.
+"""Bulk import of a file of memories into one cube, as a Ray job over the stage chain.
 
 The file is our export (JSON lines or Parquet) or any table with at least `content`; DuckDB reads
-it in chunks. Rows carrying a `vector` of the model's width keep it (no re-embedding); the others
-go through the embed pool. Rows then pass the same dedupe and write actors as live writes, so
-the cube file, Lance and tantivy end up exactly as if the memories had been posted — minus the
-intake log: an import is re-run, not replayed (ids make a second run a no-op).
+it in chunks. Each chunk goes through every stage of the chain (actors/stage_chain.py, the IMPORT
+route), as live writes do: world facts are read from imported messages, notes and personas, and
+near duplicates are linked only when asked. A row carrying a `vector` of the model's width keeps it
+(the embed stage is given it instead of embedding the row). So the cube file, Lance and tantivy
+end up as if the memories had been posted — minus the intake log: an import is re-run, not
+replayed (ids make a second run a no-op).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,7 @@ import numpy as np
 import pyarrow as pa
 import ray
 
-from actors.cluster import StageActors
-from pipeline.embed import with_vectors
+from actors.stage_chain import IMPORT, Stage, StageChain
 from pipeline.errors import Invalid
 from pipeline.import_rows import BadRow, row_to_draft
 from pipeline.parse import encode_draft
@@ -60,21 +60,22 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS) -> Iterator[pa.RecordBatch]:
         con.close()
 
 
-def _vectors(batch: pa.RecordBatch, dim: int) -> np.ndarray | None:
+def carried_vectors(batch: pa.RecordBatch, dim: int) -> list[np.ndarray | None]:
+    """Per row, the vector the file carries when it has the model's width (else None: embed it)."""
     if "vector" not in batch.schema.names:
-        return None
-    column = batch["vector"]
-    if column.null_count:
-        return None
-    values = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    return values.reshape(batch.num_rows, dim) if values.size == batch.num_rows * dim else None
+        return [None] * batch.num_rows
+    kind = batch.schema.field("vector").type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)):
+        return [None] * batch.num_rows
+    values = batch["vector"].to_numpy(zero_copy_only=False)  # one array (or None) per row
+    return [np.asarray(v, dtype=np.float32) if v is not None and len(v) == dim else None for v in values]
 
 
 def import_file(
     path: Path,
     cube: Cube,
     agent: str,
-    actors: StageActors,
+    chain: StageChain,
     dim: int,
     *,
     max_chars: int,
@@ -82,8 +83,6 @@ def import_file(
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportTotals:
     totals = ImportTotals()
-    parse = itertools.cycle(actors.parse)
-    embed = itertools.cycle(actors.embed)
     in_flight: list = []
     row_no = 0
     now = now_ms()
@@ -96,12 +95,15 @@ def import_file(
         progress(totals.imported + totals.skipped_count)
 
     for chunk in read_chunks(path):
-        entries, keep = [], []
-        for i, row in enumerate(chunk.to_pylist()):
+        entries = []
+        carried = carried_vectors(chunk, dim)
+        given: dict[str, np.ndarray] = {}
+        rows = chunk.drop_columns(["vector"]) if "vector" in chunk.schema.names else chunk
+        for i, row in enumerate(rows.to_pylist()):
             row_no += 1
             try:
                 draft = row_to_draft(row, cube.id, agent, now, max_chars)
-            except (BadRow, ValueError) as exc:
+            except BadRow as exc:
                 totals.skipped_count += 1
                 if len(totals.skipped) < 20:
                     totals.skipped.append(f"row {row_no}: {exc}")
@@ -109,23 +111,17 @@ def import_file(
             # Negative seqs: an import row can never be mistaken for an intake entry.
             entries.append({"seq": -row_no, "job_id": "import", "op": "add", "cube": cube.id,
                             "memory_id": draft["id"], "payload": encode_draft(draft)})
-            keep.append(i)
+            if carried[i] is not None:
+                given[draft["id"]] = carried[i]
         totals.read += chunk.num_rows
         if not entries:
             continue
+        totals.reused_vectors += len(given)
         batch = pa.RecordBatch.from_pylist(entries, schema=INTAKE_SCHEMA)
-        parsed = next(parse).parse.remote(batch)
-        vectors = _vectors(chunk, dim)
-        if vectors is not None:
-            embedded = with_vectors(ray.get(parsed), vectors[keep])
-            totals.reused_vectors += len(keep)
-        else:
-            embedded = next(embed).embed.remote(parsed)
-        deduped = actors.dedupe[cube.shard].dedupe.remote(embedded, near_duplicates)
-        in_flight.append(actors.write[cube.shard].write.remote(deduped))
+        in_flight.append(chain.submit(batch, cube.shard, IMPORT, vectors=given, near_duplicates=near_duplicates))
         if len(in_flight) >= IN_FLIGHT:
             land(in_flight.pop(0))
     for ref in in_flight:
         land(ref)
-    ray.get(actors.write[cube.shard].settle.remote())
+    ray.get(chain.actor(Stage.WRITE, cube.shard).settle.remote())
     return totals

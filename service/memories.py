@@ -1,7 +1,8 @@
 """Writing and reading memories: accept into the intake log, wait when asked, read from the cube.
 
 Every call names a caller; the cube it touches is the caller's own unless it names another,
-which the caller must hold a role on (service/access.py).
+which the caller must hold a role on (service/access.py). A memory named only by id is found
+among the caller's cubes by service/locate.py; the intake mechanics are service/intake_ops.py.
 """
 
 from __future__ import annotations
@@ -12,22 +13,23 @@ from typing import Any
 
 from configs import Settings
 from pipeline.access import Caller, Role
-from pipeline.errors import Conflict, Invalid, MemosError, NotFound, TooLarge, WriteFailed
-from pipeline.ids import check_job_id, new_job_id, new_memory_id
-from pipeline.parse import encode_draft, render_index_text
+from pipeline.errors import Conflict, Invalid, NotFound, TooLarge
+from pipeline.ids import new_job_id, new_memory_id
+from pipeline.parse import render_index_text
 from pipeline.records import Kind, Op, Tier
-from pipeline.timefmt import now_ms, to_iso
+from pipeline.timefmt import now_ms
 from service.access import Access
-from service.group_commit import GroupCommitter
-from service.read_side import ReadSide
+from service.intake_ops import IntakeOps, OpDraft
+from service.locate import CubeLocator
+from storage.read_side import ReadSide
 from service.views import memory_view, pending_view
-from service.write_tracker import WriteTracker
 from storage.audit_log import AuditLog
-from storage.cube_store import decode_cursor
-from storage.intake_log import IntakeEntry, IntakeLog
+from storage.cube.reader import CubeReader, decode_cursor
+from storage.intake_log import IntakeLog
 from storage.registry import Cube
 
-FAILURE_ERRORS: dict[str, type[MemosError]] = {"invalid": Invalid, "not_found": NotFound, "conflict": Conflict}
+# Told which cubes an agent just wrote to (the prefetcher learns from it).
+WriteRecorder = Callable[[str, list[str]], None]
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,15 @@ class MemoryService:
         self,
         settings: Settings,
         access: Access,
+        locate: CubeLocator,
+        ops: IntakeOps,
         intake: IntakeLog,
-        committer: GroupCommitter,
-        tracker: WriteTracker,
         read: ReadSide,
         audit: AuditLog,
+        on_write: WriteRecorder,
     ) -> None:
-        self._settings, self._access, self._intake = settings, access, intake
-        self._committer, self._tracker, self._read, self._audit = committer, tracker, read, audit
-        self.on_write: Callable[[str, list[str]], None] = lambda agent, cubes: None
+        self._settings, self._access, self._locate, self._ops = settings, access, locate, ops
+        self._intake, self._read, self._audit, self._on_write = intake, read, audit, on_write
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -94,13 +96,13 @@ class MemoryService:
             if earlier is not None:
                 return await self._settled(cube, earlier, wait)
         memory_id = new.id or new_memory_id()
-        job_id = new_job_id()
-        self.on_write(caller.agent, [cube])
-        draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
-        seqs = await self._committer.submit([(job_id, caller.agent, "add", 1)], [IntakeEntry(job_id, Op.ADD, cube, memory_id, draft)])
+        self._on_write(caller.agent, [cube])
+        draft = OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new))
+        job_id, seqs = await self._ops.submit(caller.agent, "add", [draft])
         return await self._settled(cube, Accepted(memory_id, job_id, "queued", cube=cube), wait, seqs)
 
     async def add_batch(self, caller: Caller, items: list[NewMemory], wait: bool) -> dict[str, Any]:
+        """One job for many memories; with `wait`, the job and each item answer with their final status."""
         if not items:
             raise Invalid("items must hold at least one memory")
         if len(items) > self._settings.max_batch_items:
@@ -112,34 +114,45 @@ class MemoryService:
             self._check_episode(cube, episode)
         job_id = new_job_id()
         results: list[dict[str, Any]] = []
-        entries: list[IntakeEntry] = []
-        seen: set[tuple[str, str]] = set()
+        drafts: list[OpDraft] = []
+        # Where each item's final status comes from: the index of the draft that writes it (a
+        # repeated id shares its first draft), the pending seqs of an earlier job that writes it,
+        # or None for a memory already stored.
+        sources: list[int | list[int] | None] = []
+        first_draft: dict[tuple[str, str], int] = {}
         for new in items:
             cube = cubes[new.cube]
+            if new.id is not None and (cube, new.id) in first_draft:
+                results.append({"id": new.id, "status": "queued"})
+                sources.append(first_draft[(cube, new.id)])
+                continue
             earlier = self._earlier_write(cube, new.id) if new.id is not None else None
-            if earlier is not None or (new.id is not None and (cube, new.id) in seen):
-                results.append({"id": new.id, "status": earlier.status if earlier else "queued"})
+            if earlier is not None:
+                results.append({"id": earlier.id, "status": earlier.status})
+                sources.append(self._ops.pending(cube, earlier.id) if earlier.status == "queued" else None)
                 continue
             memory_id = new.id or new_memory_id()
-            seen.add((cube, memory_id))
-            draft = encode_draft(self._draft(caller.agent, cube, memory_id, new))
-            entries.append(IntakeEntry(job_id, Op.ADD, cube, memory_id, draft))
+            first_draft[(cube, memory_id)] = len(drafts)
+            sources.append(len(drafts))
+            drafts.append(OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new)))
             results.append({"id": memory_id, "status": "queued"})
-        self.on_write(caller.agent, sorted(set(cubes.values())))
-        seqs = await self._committer.submit([(job_id, caller.agent, "batch", len(entries))], entries) if entries else []
-        status = "queued"
-        if wait and seqs:
-            states = await self._tracker.wait(seqs, self._settings.wait_timeout_s)
-            finished = all(s in ("done", "failed") for s in states.values())
-            status = ("failed" if "failed" in states.values() else "done") if finished else "queued"
-        elif not seqs:
-            status = "done"
-        return {"job_id": job_id, "status": status, "accepted": len(entries), "items": results}
+        self._on_write(caller.agent, sorted(set(cubes.values())))
+        seqs = (await self._ops.submit(caller.agent, "batch", drafts, job_id))[1] if drafts else []
+        if not wait:
+            return {"job_id": job_id, "status": "queued" if seqs else "done", "accepted": len(drafts), "items": results}
+        earlier_seqs = [seq for source in sources if isinstance(source, list) for seq in source]
+        states = await self._ops.wait([*seqs, *earlier_seqs])
+        for result, source in zip(results, sources):
+            if source is not None:
+                result["status"] = final_status(states, [seqs[source]] if isinstance(source, int) else source)
+        statuses = {r["status"] for r in results}
+        status = "failed" if "failed" in statuses else ("queued" if "queued" in statuses else "done")
+        return {"job_id": job_id, "status": status, "accepted": len(drafts), "items": results}
 
     async def update(self, caller: Caller, memory_id: str, changes: MemoryChanges, cube_id: str | None = None) -> Accepted:
         """Applies the change and answers with the new memory; a still-queued change answers 202."""
         cube = await self._writable_home(caller, memory_id, cube_id)
-        current = self.stored(cube.id, memory_id)
+        current = self._locate.stored(cube.id, memory_id)
         if changes.version is not None and changes.version != current["version"]:
             raise Conflict(f"memory {memory_id} is at version {current['version']}, not {changes.version}")
         merged = {
@@ -160,22 +173,23 @@ class MemoryService:
             "base_version": current["version"],
             "reembed": new_text != old_text,
         }
-        accepted = await self.run_op(caller, cube.id, memory_id, Op.UPDATE, draft)
-        if accepted.status != "done":
-            return accepted
-        return replace(accepted, memory=memory_view(self.stored(cube.id, memory_id)))
+        applied = await self._ops.run(caller.agent, OpDraft(Op.UPDATE, cube.id, memory_id, draft))
+        if applied.status != "done":
+            return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
+        return Accepted(memory_id, applied.job_id, "done", memory_view(self._locate.stored(cube.id, memory_id)), cube.id)
 
     async def delete(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> Accepted:
         cube = await self._writable_home(caller, memory_id, cube_id)
-        self.stored(cube.id, memory_id)
+        self._locate.stored(cube.id, memory_id)
         draft = {"id": memory_id, "cube": cube.id, "agent": caller.agent}
-        return await self.run_op(caller, cube.id, memory_id, Op.DELETE, draft)
+        applied = await self._ops.run(caller.agent, OpDraft(Op.DELETE, cube.id, memory_id, draft))
+        return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
 
     async def share(self, caller: Caller, memory_id: str, to_cube: str, from_cube: str | None) -> Accepted:
         """Copy a memory the caller can read into a cube it can write, with provenance back."""
-        source = self.find(caller, memory_id, from_cube)
+        source = self._locate.holder(caller, memory_id, from_cube)
         target = self._access.require(caller, to_cube, Role.WRITE)
-        rec = self.stored(source.id, memory_id)
+        rec = self._locate.stored(source.id, memory_id)
         copy = NewMemory(
             content=rec["content"],
             kind=rec["kind"],
@@ -195,20 +209,15 @@ class MemoryService:
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> dict[str, Any]:
-        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
-        for cube in cubes:
-            with self._read.cube(cube.id) as store:
-                rec = store.get(memory_id) if store is not None else None
-            if rec is not None:
-                return memory_view(rec)
-            pending = self._intake.latest_add(cube.id, memory_id)
-            if pending is not None and pending.state == "pending":
-                return pending_view(pending.payload)
-        raise NotFound(f"memory {memory_id} does not exist")
+        """The stored memory, or an accepted one still in the pipeline (status `pending`)."""
+        found = self._locate.first(caller, cube_id, lambda cube, store: self._current_view(cube, store, memory_id))
+        if found is None:
+            raise NotFound(f"memory {memory_id} does not exist")
+        return found[1]
 
     def timeline(self, caller: Caller, memory_id: str, before: int, after: int, cube_id: str | None) -> dict[str, Any]:
         """The memory among its neighbouring turns: same cube, tier and episode, ordered by time then arrival."""
-        cube = self.find(caller, memory_id, cube_id)
+        cube = self._locate.holder(caller, memory_id, cube_id)
         with self._read.cube(cube.id) as store:
             found = store.timeline(memory_id, before, after) if store is not None else None
         if found is None:
@@ -229,42 +238,22 @@ class MemoryService:
             page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status, tier=tier)
         return {"items": [memory_view(r) for r in page.items], "next_cursor": page.next_cursor}
 
-    def job(self, caller: Caller, job_id: str) -> dict[str, Any]:
-        job = self._intake.job(check_job_id(job_id))
-        if job is None or job.agent != caller.agent:
-            raise NotFound(f"job {job_id} does not exist")
-        return {
-            "id": job.id,
-            "kind": job.kind,
-            "status": job.status,
-            "total": job.total,
-            "done": job.done,
-            "failed": job.failed,
-            "errors": self._intake.job_errors(job.id) if job.failed else [],
-            "created_at": to_iso(job.created_at),
-            "finished_at": to_iso(job.finished_at) if job.finished_at else None,
-        }
-
     # --- helpers -----------------------------------------------------------------------------
-
-    def find(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
-        """The readable cube that holds this memory (a named cube, or the first in lookup order)."""
-        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
-        for cube in cubes:
-            with self._read.cube(cube.id) as store:
-                if store is not None and store.exists(memory_id):
-                    return cube
-            if self._intake.pending_ops(cube.id, memory_id):
-                return cube
-        raise NotFound(f"memory {memory_id} does not exist")
 
     async def _writable_home(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
         """Where a change to this memory applies, once earlier writes to it have landed."""
-        cube = self.find(caller, memory_id, cube_id)
-        # The caller can read this memory, so a 403 reveals nothing it could not see.
-        self._access.require(caller, cube.id, Role.WRITE)
-        await self._settle_pending(cube.id, memory_id)
+        cube = self._locate.target(caller, memory_id, cube_id, Role.WRITE)
+        await self._ops.settle(cube.id, memory_id)
         return cube
+
+    def _current_view(self, cube: Cube, store: CubeReader | None, memory_id: str) -> dict[str, Any] | None:
+        rec = store.get(memory_id) if store is not None else None
+        if rec is not None:
+            return memory_view(rec)
+        pending = self._intake.latest_add(cube.id, memory_id)
+        if pending is not None and pending.state == "pending":
+            return pending_view(pending.payload)
+        return None
 
     def _check(self, new: NewMemory) -> None:
         if len(new.content) > self._settings.max_content_chars:
@@ -313,39 +302,18 @@ class MemoryService:
     async def _settled(self, cube: str, accepted: Accepted, wait: bool, seqs: list[int] | None = None) -> Accepted:
         if not wait:
             return accepted
-        if seqs is None:
-            seqs = [seq for seq, _ in self._intake.pending_ops(cube, accepted.id)]
-        states = await self._tracker.wait(seqs, self._settings.wait_timeout_s)
+        states = await self._ops.wait(self._ops.pending(cube, accepted.id) if seqs is None else seqs)
         for seq, state in states.items():
             if state == "failed":
-                self._raise_failure(seq)
+                self._ops.raise_failure(seq)
         if any(state == "pending" for state in states.values()):
             return accepted  # still going at the timeout: the 202 answer stands
-        return replace(accepted, status="done", memory=memory_view(self.stored(cube, accepted.id)))
+        return replace(accepted, status="done", memory=memory_view(self._locate.stored(cube, accepted.id)))
 
-    async def _settle_pending(self, cube: str, memory_id: str) -> None:
-        """Changes to a memory wait for the writes before them to land, so they apply in order."""
-        seqs = [seq for seq, _ in self._intake.pending_ops(cube, memory_id)]
-        if seqs:
-            await self._tracker.wait(seqs, self._settings.wait_timeout_s)
 
-    async def run_op(self, caller: Caller, cube: str, memory_id: str, op: Op, draft: dict[str, Any]) -> Accepted:
-        """Append one operation to the intake log and wait (up to wait_timeout_s) until it is applied."""
-        job_id = new_job_id()
-        entry = IntakeEntry(job_id, op, cube, memory_id, encode_draft(draft))
-        seqs = await self._committer.submit([(job_id, caller.agent, op.value, 1)], [entry])
-        state = (await self._tracker.wait(seqs, self._settings.wait_timeout_s)).get(seqs[0])
-        if state == "failed":
-            self._raise_failure(seqs[0])
-        return Accepted(memory_id, job_id, "done" if state == "done" else "queued", cube=cube)
-
-    def stored(self, cube: str, memory_id: str) -> dict[str, Any]:
-        with self._read.cube(cube) as store:
-            rec = store.get(memory_id) if store is not None else None
-        if rec is None:
-            raise NotFound(f"memory {memory_id} does not exist")
-        return rec
-
-    def _raise_failure(self, seq: int) -> None:
-        code, message = self._intake.failure_of(seq) or ("write_failed", "the write failed")
-        raise FAILURE_ERRORS.get(code, WriteFailed)(message)
+def final_status(states: dict[int, str], seqs: list[int]) -> str:
+    """An item's status once waited on: failed if any of its writes failed, done once all landed."""
+    found = [states.get(seq, "pending") for seq in seqs]
+    if "failed" in found:
+        return "failed"
+    return "queued" if "pending" in found else "done"

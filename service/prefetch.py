@@ -10,7 +10,7 @@ from typing import Any
 
 import ray
 
-from service.read_side import ReadSide
+from storage.read_side import ReadSide
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +48,10 @@ class Prefetcher:
         hot = [c for c in self._read.hot_cubes()]
         for cube in ray.get(self._actor.plan.remote(hot), timeout=10):
             if not self._read.is_hot(cube):
-                self._read.warm(cube)
+                try:
+                    self._read.warm(cube)
+                except Exception as exc:  # a guess that failed; the thread must live on for the next ones
+                    log.warning("prefetch: warming cube %s failed (%s: %s); its first search loads it",
+                                cube, type(exc).__name__, exc)
+                    continue
                 self.warmed += 1

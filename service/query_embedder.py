@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
-
-from pathlib import Path
 
 from pipeline.encoder import load_encoder
 

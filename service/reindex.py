@@ -1,24 +1,26 @@
 """Reindex as a Ray job: rebuild every shard's Lance table and tantivy index from the SQLite files.
 
-With `reembed`, vectors from another model (or all, with `everything`) are recomputed first by the
-embed actor pool and written back to the files, which stay the truth. Writes keep being accepted
+With `reembed`, vectors from another model (or all, with `everything`) are recomputed first: the
+stored rows go through the stage chain's REINDEX route (actors/stage_chain.py: the embed pool, then
+the shard writer stores the vectors in the files, which stay the truth; parse, extract, dedupe
+and crystallize are skipped, as those rows went through them when first written). Writes keep being accepted
 meanwhile; they wait in the intake log while the pipeline is paused, and flow once it resumes.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections.abc import Callable
 
 import ray
 
-from actors.cluster import StageActors
 from actors.pipeline_driver import PipelineDriver
+from actors.stage_chain import REINDEX, Stage, StageChain
+from pipeline.embed import reembed_batch
 from pipeline.errors import Conflict
 from pipeline.ids import new_job_id
-from storage.cube_store import CubeStore
+from storage.cube.reader import CubeReader
 from storage.intake_log import IntakeLog
 from storage.paths import DataPaths
 from storage.registry import Registry
@@ -35,19 +37,16 @@ def plan_by_shard(registry: Registry, paths: DataPaths) -> dict[str, list[str]]:
     return plan
 
 
-def reembed_cube(paths: DataPaths, actors: StageActors, shard: str, cube: str, model: str, everything: bool) -> int:
+def reembed_cube(paths: DataPaths, chain: StageChain, shard: str, cube: str, model: str, everything: bool) -> int:
     """Stream the cube's rows through the embed pool and store the vectors via the shard writer."""
-    embedders = itertools.cycle(actors.embed)
-    store = CubeStore(paths.cube_db(cube), create=False)
+    store = CubeReader(paths.cube_db(cube))
     pending: list = []
     n = 0
     try:
         for chunk in store.rows_to_embed(model, everything):
-            ids = [i for i, _ in chunk]
-            vectors = next(embedders).embed_texts.remote([t for _, t in chunk])
-            pending.append(actors.write[shard].store_embeddings.remote(cube, ids, vectors))
-            n += len(ids)
-            if len(pending) >= 2 * len(actors.embed):
+            pending.append(chain.submit(reembed_batch(cube, chunk), shard, REINDEX))
+            n += len(chunk)
+            if len(pending) >= 2 * chain.width(Stage.EMBED):
                 ray.get(pending.pop(0))
         ray.get(pending)
     finally:
@@ -58,7 +57,7 @@ def reembed_cube(paths: DataPaths, actors: StageActors, shard: str, cube: str, m
 def run_reindex(
     paths: DataPaths,
     registry: Registry,
-    actors: StageActors,
+    chain: StageChain,
     model: str,
     *,
     reembed: bool,
@@ -71,9 +70,10 @@ def run_reindex(
     if reembed:
         for shard, cubes in plan.items():
             for cube in cubes:
-                totals["reembedded"] += reembed_cube(paths, actors, shard, cube, model, everything)
-        ray.get([d.reset.remote() for d in actors.dedupe.values()])
-    refs = {shard: actors.write[shard].rebuild.remote(cubes) for shard, cubes in plan.items()}
+                totals["reembedded"] += reembed_cube(paths, chain, shard, cube, model, everything)
+        # The dedupe stage compares new rows with the vectors it has seen: those are stale now.
+        ray.get([chain.actor(Stage.DEDUPE, shard).reset.remote() for shard in plan])
+    refs = {shard: chain.actor(Stage.WRITE, shard).rebuild.remote(cubes) for shard, cubes in plan.items()}
     for shard, ref in refs.items():
         out = ray.get(ref)
         totals["shards"] += 1
@@ -91,13 +91,13 @@ class Reindexer:
         paths: DataPaths,
         registry: Registry,
         intake: IntakeLog,
-        actors: StageActors,
+        chain: StageChain,
         driver: PipelineDriver,
         model: str,
         on_shard_done: Callable[[str], None],
     ) -> None:
         self._paths, self._registry, self._intake = paths, registry, intake
-        self._actors, self._driver, self._model = actors, driver, model
+        self._chain, self._driver, self._model = chain, driver, model
         self._on_shard_done = on_shard_done
         self._lock = threading.Lock()
         self._running: str | None = None
@@ -121,7 +121,7 @@ class Reindexer:
 
         try:
             self._driver.pause()
-            totals = run_reindex(self._paths, self._registry, self._actors, self._model,
+            totals = run_reindex(self._paths, self._registry, self._chain, self._model,
                                  reembed=reembed, everything=everything, progress=progress)
             log.info("reindex %s finished: %s", job_id, totals)
         except Exception as exc:  # recorded on the job; the indexes keep their previous state

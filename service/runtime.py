@@ -16,6 +16,7 @@ import ray
 
 from actors import cluster
 from actors.pipeline_driver import Completion, PipelineDriver
+from actors.stage_chain import StageChain
 from configs import Settings
 from pipeline.encoder import ensure_onnx, model_spec
 from service.access import Access
@@ -24,19 +25,24 @@ from service.cubes import CubeService
 from service.group_commit import GroupCommitter
 from service.episodes import EpisodeService
 from service.feedback import FeedbackService
+from service.graph import GraphService
+from service.intake_ops import IntakeOps
+from service.jobs import JobService
+from service.links import LinkService
+from service.locate import CubeLocator
 from service.memories import MemoryService
 from service.skills import SkillService
 from service.prefetch import Prefetcher
 from service.query_embedder import QueryEmbedder
-from service.read_side import ReadSide, VectorTuning
+from storage.read_side import ReadSide, VectorTuning
 from service.reindex import Reindexer, plan_by_shard
-from service.search import SearchService
-from service.write_tracker import WriteTracker
+from service.hybrid_search import SearchService
+from service.write_tracker import ReaderRefresh, WriteTracker
 from storage.api_keys import ApiKeys
 from storage.audit_log import AuditLog
 from storage.intake_log import IntakeLog
 from storage.paths import DataPaths
-from storage.registry import Cube, Registry, shard_for
+from storage.registry import Cube, Registry
 
 log = logging.getLogger(__name__)
 
@@ -76,28 +82,34 @@ class Runtime:
         for shard in shards:
             self.read.open_shard(shard)
         self.tracker = WriteTracker(self.intake)
+        self.chain = StageChain(self.actors)
         self.driver = PipelineDriver(
             self.intake,
-            self._route,
-            self.actors,
+            self.registry.shard_of,
+            self.chain,
             batch_max=s.batch_max_items,
             linger_ms=s.batch_linger_ms,
             max_in_flight=s.max_in_flight_batches,
-            on_complete=self._completed,
+            # Readers first, waiters second: a woken request must find the write searchable.
+            listeners=[ReaderRefresh(self.read), self.tracker],
         )
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
-        self.memories = MemoryService(s, self.access, self.intake, self.committer, self.tracker, self.read, self.audit)
-        self.search = SearchService(s, self.access, self.read, self.embedder)
-        self.episodes = EpisodeService(self.access, self.memories, self.read)
-        self.skills = SkillService(self.access, self.read)
-        self.feedback = FeedbackService(self.access, self.memories, self.read)
+        self.prefetcher = Prefetcher(self.actors.prefetch, self.read) if s.prefetch else None
+        self.locate = CubeLocator(self.access, self.read, self.intake)
+        self.ops = IntakeOps(self.intake, self.committer, self.tracker, s.wait_timeout_s)
+        self.memories = MemoryService(s, self.access, self.locate, self.ops, self.intake, self.read, self.audit,
+                                      on_write=self._record("write"))
+        self.jobs = JobService(self.intake)
+        self.search = SearchService(s, self.access, self.read, self.embedder, on_search=self._record("search"))
+        self.episodes = EpisodeService(self.access, self.locate, self.ops, self.read)
+        self.skills = SkillService(self.access, self.locate, self.read)
+        self.feedback = FeedbackService(self.locate, self.ops, self.read)
+        self.links = LinkService(self.locate, self.ops, self.read)
+        self.graph = GraphService(self.locate, self.read)
         self.cubes = CubeService(self.registry, self.access, self.audit, self.read, self._drop_cube)
         self.reindexer = Reindexer(
-            self.paths, self.registry, self.intake, self.actors, self.driver, s.embed_model, self.read.mark_dirty
+            self.paths, self.registry, self.intake, self.chain, self.driver, s.embed_model, self.read.mark_dirty
         )
-        self.prefetcher = Prefetcher(self.actors.prefetch, self.read) if s.prefetch else None
-        self.search.on_search = self._record("search")
-        self.memories.on_write = self._record("write")
         if self.prefetcher is not None:
             self.prefetcher.start()
         self.driver.start()
@@ -107,7 +119,11 @@ class Runtime:
         gc.collect()
         gc.freeze()
         self.ready = True
-        log.info("memos ready: data in %s, %d pending entries to replay", s.data_dir, self.intake.pending_count())
+        host = f"[{s.host}]" if ":" in s.host else s.host
+        log.info("memos ready on http://%s:%d", host, s.port)
+        log.info("data dir: %s (%d pending entries to replay)", s.data_dir, self.intake.pending_count())
+        log.info("model: %s (%s)", s.embed_model, s.embed_engine)
+        log.info("auth: %s", self.auth.describe())
 
     def _rebuild_stale_indexes(self, shards: list[str]) -> None:
         """Indexes written by an older schema are started afresh by their writer; refill them from SQLite."""
@@ -124,15 +140,6 @@ class Runtime:
 
         return record
 
-    def _route(self, cube_id: str) -> str:
-        cube = self.registry.get(cube_id)
-        return cube.shard if cube is not None else shard_for(cube_id, self.settings.n_shards)
-
-    def _completed(self, completion: Completion) -> None:
-        # Readers first, waiters second: a woken request must find the write searchable.
-        self.read.mark_dirty(completion.shard)
-        self.tracker.completed(completion)
-
     def _drop_cube(self, cube: Cube) -> None:
         """Remove a deleted cube everywhere, with the pipeline paused so no write recreates it."""
         self.driver.pause()
@@ -144,7 +151,7 @@ class Runtime:
                 self.actors.crystallize[cube.shard].forget_cube.remote(cube.id),
             ])
             self.read.forget_cube(cube.id)
-            self._completed(Completion(cube.shard, [], failed, [cube.id]))
+            self.driver.announce(Completion(cube.shard, [], failed, [cube.id]))
         finally:
             self.driver.resume()
 

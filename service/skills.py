@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.access import Caller, Role
-from pipeline.crystallize import Skill, render_skill, skill_tool_definition
+from pipeline.access import Caller
+from pipeline.crystallize.render import render_skill, skill_tool_definition
+from pipeline.crystallize.skill import Skill
 from pipeline.errors import NotFound
 from service.access import Access
-from service.read_side import ReadSide
+from service.locate import CubeLocator
+from storage.read_side import ReadSide
+from storage.cube.reader import CubeReader
 from storage.registry import Cube
 
 
@@ -20,11 +23,12 @@ def skill_view(skill: Mapping[str, Any], cube: str) -> dict[str, Any]:
 
 
 class SkillService:
-    def __init__(self, access: Access, read: ReadSide) -> None:
-        self._access, self._read = access, read
+    def __init__(self, access: Access, locate: CubeLocator, read: ReadSide) -> None:
+        self._access, self._locate, self._read = access, locate, read
 
     def list(self, caller: Caller, cube_id: str | None) -> list[dict[str, Any]]:
-        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.search_cubes(caller, None)
+        """Skills of the named cube, or of the cubes searched by default (own cube and mounts)."""
+        cubes = self._access.search_cubes(caller, [cube_id] if cube_id else None)
         out: list[dict[str, Any]] = []
         for cube in cubes:
             with self._read.cube(cube.id) as store:
@@ -47,16 +51,16 @@ class SkillService:
                 "steps": list(rendered.steps)}
 
     def _skill(self, caller: Caller, skill_id: str, version: int | None, cube_id: str | None) -> tuple[Cube, Skill]:
-        cubes = [self._access.require(caller, cube_id, Role.READ)] if cube_id else self._access.lookup_order(caller)
-        for cube in cubes:
-            with self._read.cube(cube.id) as store:
-                if store is None:
-                    continue
-                current = store.get(skill_id)
-                if current is None or current["tier"] != "skill":
-                    continue
-                data = store.skill_version(skill_id, version if version is not None else current["version"])
+        def probe(cube: Cube, store: CubeReader | None) -> Skill | None:
+            current = store.get(skill_id) if store is not None else None
+            if current is None or current["tier"] != "skill":
+                return None
+            data = store.skill_version(skill_id, version if version is not None else current["version"])
             if data is None:
                 raise NotFound(f"skill {skill_id} has no version {version}")
-            return cube, Skill.from_dict(data)
-        raise NotFound(f"skill {skill_id[:80]} does not exist")
+            return Skill.from_dict(data)
+
+        found = self._locate.first(caller, cube_id, probe)
+        if found is None:
+            raise NotFound(f"skill {skill_id[:80]} does not exist")
+        return found

@@ -1,16 +1,36 @@
-"""Read-your-writes: requests wait here until the pipeline has made their intake entries final."""
+"""Read-your-writes: requests wait here until the pipeline has made their intake entries final.
+
+Two listeners of the pipeline driver's completions make it hold, in this order (service/runtime.py
+composes them): ReaderRefresh marks the shard's readers stale, then WriteTracker wakes the waiting
+requests, so a woken request finds its write searchable.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Sequence
+from typing import Protocol
 
 from actors.pipeline_driver import Completion
 from storage.intake_log import IntakeLog
 
 FINAL = ("done", "failed")
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future]
+
+
+class _ShardReaders(Protocol):
+    def mark_dirty(self, shard: str) -> None: ...
+
+
+class ReaderRefresh:
+    """Marks a shard's search readers stale when a batch lands there; they reopen on the next search."""
+
+    def __init__(self, readers: _ShardReaders) -> None:
+        self._readers = readers
+
+    def completed(self, completion: Completion) -> None:
+        self._readers.mark_dirty(completion.shard)
 
 
 class WriteTracker:

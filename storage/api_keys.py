@@ -1,6 +1,8 @@
 """API keys: shown once at creation, stored only as an argon2id hash, revocable.
 
 A key reads `mk_<id>_<secret>`: the id finds the row, the secret is checked against the hash.
+Creating the first key makes keys required; revoking keys never undoes that, only `stop_requiring`
+(`memos auth off`) does, once no key is active.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import apsw
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from pipeline.errors import NotFound
+from pipeline.errors import Conflict, NotFound
 from storage.registry import open_registry
 
 KEY = re.compile(r"mk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})")
@@ -40,7 +42,7 @@ class ApiKeys:
         self._conn = open_registry(path)
         self._lock = threading.Lock()
         self._files = (path, path.with_name(path.name + "-wal"))
-        self._any_active: tuple[tuple[int, ...], bool] | None = None
+        self._required: tuple[tuple[int, ...], bool] | None = None
 
     def create(self, agent: str, admin: bool) -> tuple[KeyRecord, str]:
         """A new key for the agent; the plaintext is returned here and never again."""
@@ -51,6 +53,10 @@ class ApiKeys:
             self._conn.execute(
                 "INSERT INTO api_keys(id, agent, admin, hash, created_at) VALUES (?, ?, ?, ?, ?)",
                 (key_id, agent, int(admin), _HASHER.hash(secret), record.created_at),
+            )
+            self._conn.execute(
+                "INSERT INTO auth_state(key, value) VALUES ('required', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = 1"
             )
         return record, f"mk_{key_id}_{secret}"
 
@@ -77,17 +83,35 @@ class ApiKeys:
             row = self._conn.execute("SELECT revoked_at FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         return row is not None and row[0] is None
 
-    def any_active(self) -> bool:
-        """Asked on every request: answered from memory until the registry file changes (any process's
+    def required(self) -> bool:
+        """Whether requests need a key: a key has been created and auth was not turned off since.
+
+        Asked on every request: answered from memory until the registry file changes (any process's
         commit changes its WAL), since a read transaction per request cost the front door a fifth of its time."""
         mark = self._files_mark()
-        cached = self._any_active
+        cached = self._required
         if cached is not None and cached[0] == mark:
             return cached[1]
         with self._lock:
-            found = self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").fetchone() is not None
-        self._any_active = (mark, found)
-        return found
+            # An active key always counts, whatever the flag says: no key is ever accepted by an open server.
+            required = bool(self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM auth_state WHERE key = 'required' AND value = 1) "
+                "OR EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)"
+            ).fetchone()[0])
+        self._required = (mark, required)
+        return required
+
+    def stop_requiring(self) -> None:
+        """Turn auth off again (a loopback server then trusts X-Agent-Id); refused while a key is active."""
+        with self._lock, self._conn:
+            active = self._conn.execute("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+            if active:
+                raise Conflict(f"{active} API key(s) still active: revoke them first "
+                               "(memos keys ls, memos keys revoke ID)")
+            self._conn.execute(
+                "INSERT INTO auth_state(key, value) VALUES ('required', 0) "
+                "ON CONFLICT(key) DO UPDATE SET value = 0"
+            )
 
     def _files_mark(self) -> tuple[int, ...]:
         mark: list[int] = []

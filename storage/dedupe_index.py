@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.dedupe import StateChange
 from pipeline.records import Status
-from storage.cube_store import CubeStore
+from storage.cube.reader import CubeReader
 from storage.hot_vectors import HotVectors
 from storage.paths import DataPaths
 
@@ -56,7 +56,7 @@ class KnownCubeState:
             self.hash_of[memory_id] = content_hash
             self.by_hash.setdefault(content_hash, memory_id)
         if vector is not None and self.near_checks:
-            self.vectors.upsert([{"id": memory_id, "vector": vector}])
+            self.vectors.put_vector(memory_id, vector)
             if len(self.vectors) > self.max_vectors:
                 self.near_checks = False
                 self.vectors.clear()
@@ -105,7 +105,7 @@ class DedupeIndex:
         path = self._paths.cube_db(cube_id)
         if not path.exists():
             return state
-        store = CubeStore(path, create=True)
+        store = CubeReader(path)
         try:
             for memory_id, status, content_hash, vector in store.dedupe_rows():
                 state.remember(memory_id, content_hash, vector, status == Status.ACTIVE)

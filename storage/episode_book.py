@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pipeline.crystallize import Skill
+from pipeline.crystallize.skill import Skill
 from pipeline.crystallize_stage import POOL_LIMIT, EpisodeBook, OpenEpisode, trace_from
 from pipeline.episodes import Episode, EpisodeTrace, Outcome
-from storage.cube_store import CubeStore
+from storage.cube.reader import CubeReader
 
 
-def _traces(store: CubeStore, episode_id: str) -> list[EpisodeTrace]:
+def _traces(store: CubeReader, episode_id: str) -> list[EpisodeTrace]:
     return [trace_from(r["id"], r["kind"], r["content"], r["tool"], r["metadata"], r["created_at"])
             for r in store.episode_traces(episode_id)]
 
 
-def load_book(store: CubeStore) -> EpisodeBook:
+def load_book(store: CubeReader) -> EpisodeBook:
     book = EpisodeBook()
     for skill in store.skills():
         book.skills[skill["id"]] = Skill.from_dict(skill)

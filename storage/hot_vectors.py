@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.filters import SearchFilter
 from pipeline.ivf import build_layout, partitions_for
+from pipeline.records import IndexRow
 
 
 class HotVectors:
@@ -60,27 +61,36 @@ class HotVectors:
         created[: self._n] = self._created[: self._n]
         self._vecs, self._alive, self._created = vecs, alive, created
 
-    def upsert(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Rows need id and vector; kind, tier, tags and created_at feed the filters."""
-        rows = [r for r in rows if r.get("vector") is not None]
+    def upsert(self, rows: Iterable[IndexRow]) -> None:
+        """Index rows with a vector; kind, tier, tags and created_at feed the filters."""
+        rows = [r for r in rows if r.vector is not None]
         self._grow(self._n + len(rows))
         for r in rows:
-            i = self._row.get(r["id"])
-            if i is None:
-                i = self._n
-                self._n += 1
-                self._ids.append(r["id"])
-                self._kinds.append(r.get("kind", ""))
-                self._tiers.append(r.get("tier", ""))
-                self._tags.append(frozenset(r.get("tags") or ()))
-                self._row[r["id"]] = i
-            else:
-                self._kinds[i] = r.get("kind", "")
-                self._tiers[i] = r.get("tier", "")
-                self._tags[i] = frozenset(r.get("tags") or ())
-            self._vecs[i] = r["vector"]
-            self._alive[i] = True
-            self._created[i] = int(r.get("created_at") or 0)
+            self._put(r.id, r.vector, r.kind, r.tier, frozenset(r.tags or ()), int(r.created_at or 0))
+
+    def put_vector(self, memory_id: str, vector: np.ndarray) -> None:
+        """A bare vector with no filter fields (the dedupe state's nearest-neighbour index)."""
+        self._grow(self._n + 1)
+        self._put(memory_id, vector, "", "", frozenset(), 0)
+
+    def _put(self, memory_id: str, vector: np.ndarray, kind: str, tier: str, tags: frozenset[str],
+             created_at: int) -> None:
+        i = self._row.get(memory_id)
+        if i is None:
+            i = self._n
+            self._n += 1
+            self._ids.append(memory_id)
+            self._kinds.append(kind)
+            self._tiers.append(tier)
+            self._tags.append(tags)
+            self._row[memory_id] = i
+        else:
+            self._kinds[i] = kind
+            self._tiers[i] = tier
+            self._tags[i] = tags
+        self._vecs[i] = vector
+        self._alive[i] = True
+        self._created[i] = created_at
 
     def load_arrays(self, chunk: dict[str, Any]) -> None:
         """Append a column chunk of new rows (a bulk load; ids must not be present yet)."""
@@ -133,6 +143,10 @@ class HotVectors:
         """A snapshot to cluster outside the lock: the live rows' positions and the row count."""
         return np.flatnonzero(self._alive[: self._n]), self._n
 
+    def rows_at(self, positions: np.ndarray) -> np.ndarray:
+        """A copy of the vectors at these positions (a partition plan's sample, clustered outside the lock)."""
+        return self._vecs[positions]
+
     def apply_partitions(self, live: np.ndarray, n_then: int, centroids: np.ndarray, parts: np.ndarray) -> None:
         """Regroup rows by partition; rows added since the snapshot stay in the tail."""
         still = self._alive[live]
@@ -145,7 +159,7 @@ class HotVectors:
         self._centroids, self._bounds, self._indexed = centroids, bounds.astype(np.int64), len(grouped)
 
     def build_ivf(self, partitions: int | None = None) -> None:
-        """Partition now, in this thread (tests and small cubes; the read side does it in the background)."""
+        """Partition now, in this thread (tests and small cubes; the hot cache does it in the background)."""
         live, n_then = self.partition_plan()
         layout = build_layout(self._vecs[live], partitions or partitions_for(len(live)))
         parts = np.empty(len(live), dtype=np.int64)

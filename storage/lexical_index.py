@@ -15,6 +15,7 @@ import tantivy
 
 from pipeline.errors import StoreError
 from pipeline.filters import SearchFilter
+from pipeline.records import IndexRow
 
 # Words as the en_stem tokenizer splits them at index time (any non-alphanumeric ends a word).
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -46,17 +47,17 @@ def doc_key(cube: str, memory_id: str) -> str:
     return f"{cube}\x1f{memory_id}"
 
 
-def _document(row: dict[str, Any]) -> tantivy.Document:
+def _document(row: IndexRow) -> tantivy.Document:
     return tantivy.Document(
-        key=doc_key(row["cube"], row["id"]),
-        id=row["id"],
-        cube=row["cube"],
-        kind=row["kind"],
-        tier=row["tier"],
-        tags=list(row["tags"]),
-        created_at=int(row["created_at"]),
-        content=row["index_text"],
-        context=row.get("context") or row["index_text"],
+        key=doc_key(row.cube, row.id),
+        id=row.id,
+        cube=row.cube,
+        kind=row.kind,
+        tier=row.tier,
+        tags=list(row.tags),
+        created_at=int(row.created_at),
+        content=row.index_text,
+        context=row.context or row.index_text,
     )
 
 
@@ -92,12 +93,12 @@ class LexicalWriter:
         self._index = _open(path, create=True)
         self._writer = self._index.writer(heap_size=heap_bytes, num_threads=1)
 
-    def apply(self, upserts: Sequence[dict[str, Any]], deletes: Iterable[tuple[str, str]]) -> None:
+    def apply(self, upserts: Sequence[IndexRow], deletes: Iterable[tuple[str, str]]) -> None:
         """Delete then (re)add by id, committed once: readers see the whole batch or none of it."""
         for cube, memory_id in deletes:
             self._writer.delete_documents_by_term("key", doc_key(cube, memory_id))
         for row in upserts:
-            self._writer.delete_documents_by_term("key", doc_key(row["cube"], row["id"]))
+            self._writer.delete_documents_by_term("key", doc_key(row.cube, row.id))
             self._writer.add_document(_document(row))
         self._writer.commit()
 
@@ -105,7 +106,7 @@ class LexicalWriter:
         self._writer.delete_documents_by_term("cube", cube)
         self._writer.commit()
 
-    def rebuild(self, rows: Iterable[dict[str, Any]]) -> int:
+    def rebuild(self, rows: Iterable[IndexRow]) -> int:
         """Replace every document at one commit (readers switch atomically)."""
         self._writer.delete_all_documents()
         n = 0

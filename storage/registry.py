@@ -70,6 +70,14 @@ MIGRATIONS = [
         "CREATE INDEX audit_by_actor ON audit(actor, seq)",
         "CREATE INDEX audit_by_target ON audit(target, seq)",
     ],
+    [
+        # Auth stays on once a key has been created, until an operator turns it off (`memos auth off`):
+        # revoking the last key no longer opens the server. A data dir whose keys are all revoked
+        # keeps the open state it had.
+        "CREATE TABLE auth_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+        "INSERT INTO auth_state(key, value) SELECT 'required', 1 "
+        "WHERE EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)",
+    ],
 ]
 
 CUBE_COLUMNS = "id, name, kind, owner, shard, created_at, description"
@@ -142,6 +150,11 @@ class Registry:
             return None
         cube = self._cache[cube_id] = Cube(*rows[0])
         return cube
+
+    def shard_of(self, cube_id: str) -> str:
+        """Where a cube's rows go: its recorded shard, or where it will be placed once created."""
+        cube = self.get(cube_id)
+        return cube.shard if cube is not None else shard_for(cube_id, self._n_shards)
 
     def ensure_private(self, cube_id: str, agent: str) -> Cube:
         cube = self.get(cube_id)

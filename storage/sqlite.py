@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +49,27 @@ def migrate(conn: apsw.Connection, migrations: Sequence[Migration]) -> int:
                 (number, int(time.time() * 1000)),
             )
     return len(migrations)
+
+
+def create_migrated(path: Path, migrations: Sequence[Migration]) -> None:
+    """Create the file with every migration applied, atomically, unless it exists already.
+
+    Another process that opens `path` then finds no file or the whole schema, never a file half
+    made: a reader (the prefetcher warming a new agent's cube) used to open a cube file between its
+    creation and its migrations and fail on "no such table: stats".
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    conn = connect(tmp)
+    try:
+        migrate(conn, migrations)
+    finally:
+        conn.close()  # the last connection: SQLite checkpoints the WAL into the file and removes it
+    try:
+        os.link(tmp, path)  # unlike a rename, never replaces a file another creator made first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def schema_version(conn: apsw.Connection) -> int:

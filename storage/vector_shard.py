@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from pipeline.errors import StoreError
 from pipeline.filters import SearchFilter
+from pipeline.records import IndexRow
 
 TABLE = "vectors"
 log = logging.getLogger(__name__)
@@ -55,17 +56,17 @@ def where_clause(cubes: Sequence[str], filt: SearchFilter | None) -> str:
     return " AND ".join(parts)
 
 
-def to_table(rows: Sequence[dict[str, Any]], dim: int) -> pa.Table:
-    vectors = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) if rows else np.zeros((0, dim), np.float32)
+def to_table(rows: Sequence[IndexRow], dim: int) -> pa.Table:
+    vectors = np.stack([np.asarray(r.vector, dtype=np.float32) for r in rows]) if rows else np.zeros((0, dim), np.float32)
     return pa.table(
         {
-            "key": [f"{r['cube']}\x1f{r['id']}" for r in rows],
-            "id": [r["id"] for r in rows],
-            "cube": [r["cube"] for r in rows],
-            "kind": [r["kind"] for r in rows],
-            "tier": [r["tier"] for r in rows],
-            "tags": [list(r["tags"]) for r in rows],
-            "created_at": [int(r["created_at"]) for r in rows],
+            "key": [f"{r.cube}\x1f{r.id}" for r in rows],
+            "id": [r.id for r in rows],
+            "cube": [r.cube for r in rows],
+            "kind": [r.kind for r in rows],
+            "tier": [r.tier for r in rows],
+            "tags": [list(r.tags) for r in rows],
+            "created_at": [int(r.created_at) for r in rows],
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim),
         },
         schema=table_schema(dim),
@@ -84,8 +85,8 @@ class VectorShard:
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"vector shard {path}: {exc}") from exc
 
-    def upsert(self, rows: Sequence[dict[str, Any]]) -> None:
-        rows = [r for r in rows if r.get("vector") is not None]
+    def upsert(self, rows: Sequence[IndexRow]) -> None:
+        rows = [r for r in rows if r.vector is not None]
         if rows:
             (
                 self._table.merge_insert("key")
@@ -102,15 +103,15 @@ class VectorShard:
     def drop_cube(self, cube: str) -> None:
         self._table.delete(f"cube = {sql_string(cube)}")
 
-    def rebuild(self, rows: Iterable[dict[str, Any]], chunk: int = 5_000) -> int:
+    def rebuild(self, rows: Iterable[IndexRow], chunk: int = 5_000) -> int:
         """Overwrite the table with `rows` as one new version (readers switch atomically)."""
         count = 0
 
         def batches() -> Iterator[pa.RecordBatch]:
             nonlocal count
-            buf: list[dict[str, Any]] = []
+            buf: list[IndexRow] = []
             for row in rows:
-                if row.get("vector") is None:
+                if row.vector is None:
                     continue
                 buf.append(row)
                 if len(buf) >= chunk:

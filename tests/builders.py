@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.parse import encode_draft
-from pipeline.records import INTAKE_SCHEMA
+from pipeline.records import INTAKE_SCHEMA, derived_row
 
 CUBE = "agent-alice"
 
@@ -46,3 +46,13 @@ def intake_batch(ops: list[tuple[str, dict[str, Any]]], first_seq: int = 1) -> p
 
 def adds(*pairs: tuple[str, str], **fields: Any) -> pa.RecordBatch:
     return intake_batch([("add", draft(i, c, **dict(fields))) for i, c in pairs])
+
+
+def stored_row(seq: int, memory_id: str, content: str = "text", op: str = "add", **fields: Any) -> dict[str, Any]:
+    """A deduped pipeline row as the cube writer receives it (a new, active note unless told otherwise)."""
+    values: dict[str, Any] = {
+        "seq": seq, "job_id": "job", "op": op, "id": memory_id, "cube": "agent-a", "agent": "a", "tier": "trace",
+        "kind": "note", "content": content, "index_text": content, "metadata": "{}", "created_at": 1000 + seq,
+        "updated_at": 2000 + seq, "content_hash": f"h-{content}", "tokens": 2,
+    }
+    return derived_row(**{**values, **fields})

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.server_process import ServerProcess, start_server
 from configs import Settings
 from pipeline.encoder import OnnxEncoder, TokenCounter
-from benchmarks.server_process import ServerProcess, start_server
 
 
 @pytest.fixture

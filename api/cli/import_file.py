@@ -21,7 +21,8 @@ def import_file(
     as_json: bool = JsonOpt,
 ) -> None:
     """Import memories. Online, rows go through the server's write path in batches of 1,000;
-    offline, a Ray job writes them straight into the cube, keeping any `vector` column.
+    offline, a local Ray job runs them through the same stages (world facts included) straight
+    into the cube, keeping any `vector` column instead of re-embedding those rows.
 
     Example: memos import runbooks.parquet --cube kb-01M887AY4YGXE2QS4FFZ6M2SD2
              memos import corpus.parquet --offline --agent alice
@@ -32,7 +33,7 @@ def import_file(
 
 
 def _online(path: Path, cube: str | None, agent: str | None, _near: bool) -> dict:
-    from pipeline.import_rows import BadRow, row_to_draft
+    from pipeline.import_rows import BadRow, check_row
     from service.importer import read_chunks
 
     totals = {"read": 0, "imported": 0, "skipped": 0, "skipped_examples": []}
@@ -43,14 +44,15 @@ def _online(path: Path, cube: str | None, agent: str | None, _near: bool) -> dic
             for row in chunk.to_pylist():
                 totals["read"] += 1
                 try:
-                    draft = row_to_draft(row, "check", "check", 0, 10**9)
+                    checked = check_row(row)  # the server applies its own content limit
                 except BadRow as exc:
                     totals["skipped"] += 1
                     totals["skipped_examples"] = (totals["skipped_examples"] + [f"row {totals['read']}: {exc}"])[:20]
                     continue
-                item = {k: draft[k] for k in ("id", "content", "kind", "tags", "metadata", "source_ids")}
-                if row.get("created_at") is not None:
-                    item["created_at"] = _iso(draft["created_at"])
+                item = {"id": checked.id, "content": checked.content, "kind": checked.kind, "tags": checked.tags,
+                        "metadata": checked.metadata, "source_ids": checked.source_ids}
+                if checked.created_at is not None:
+                    item["created_at"] = _iso(checked.created_at)
                 items.append(item)
             if items:
                 _, out = c.call("POST", "/v1/memories/batch", json={"items": items, "cube": cube})
@@ -67,6 +69,7 @@ def _iso(ms: int) -> str:
 
 def _offline(path: Path, cube_id: str | None, agent: str | None, near: bool) -> dict:
     from actors import cluster
+    from actors.stage_chain import StageChain
     from pipeline.access import Caller, Role
     from pipeline.encoder import model_spec
     from service.access import Access
@@ -86,7 +89,7 @@ def _offline(path: Path, cube_id: str | None, agent: str | None, near: bool) -> 
             actors = cluster.spawn(s, registry.shards(), model_spec(s.embed_model).dim)
             with Progress(transient=True) as bar:
                 task = bar.add_task(f"importing {path.name} into {cube.id}", total=None)
-                totals = run_import(path, cube, who.agent, actors, model_spec(s.embed_model).dim,
+                totals = run_import(path, cube, who.agent, StageChain(actors), model_spec(s.embed_model).dim,
                                     max_chars=s.max_content_chars, near_duplicates=near,
                                     progress=lambda n: bar.update(task, completed=n))
         finally:

@@ -15,7 +15,8 @@ app = typer.Typer(help="API keys (works on MEMOS_DATA_DIR directly; the server m
                   no_args_is_help=True)
 
 
-def _stores() -> tuple[ApiKeys, AuditLog]:
+def stores() -> tuple[ApiKeys, AuditLog]:
+    """The registry's keys and audit log on MEMOS_DATA_DIR (`memos auth` uses them too)."""
     paths = DataPaths(settings().data_dir)
     paths.ensure()
     return ApiKeys(paths.registry_db), AuditLog(paths.registry_db)
@@ -32,13 +33,14 @@ def create(
     admin: bool = typer.Option(False, "--admin", help="An operator key: manage any cube, reindex, read the whole audit."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create a key; it is printed once and stored only as a hash. Auth turns on with the first key.
+    """Create a key; it is printed once and stored only as a hash. Auth turns on with the first key
+    and stays on, even once every key is revoked, until `memos auth off`.
 
     Example: memos keys create --agent alice --json
     """
     with errors_as_exit():
         check_agent_id(agent)
-        keys, audit = _stores()
+        keys, audit = stores()
         record, key = keys.create(agent, admin)
         audit.record("cli", "key.create", target=agent, details={"key_id": record.id, "admin": admin})
     emit({"agent": agent, "key": key, "id": record.id, "admin": admin}, as_json,
@@ -52,7 +54,7 @@ def list_keys(as_json: bool = JsonOpt) -> None:
     Example: memos keys ls --json
     """
     with errors_as_exit():
-        keys, _ = _stores()
+        keys, _ = stores()
         out = [_view(k) for k in keys.list()]
     emit(out, as_json, lambda ks: "\n".join(
         f"{k['id']}  {k['agent']}{' (admin)' if k['admin'] else ''}  {'revoked ' + k['revoked_at'] if k['revoked_at'] else 'active'}"
@@ -61,12 +63,12 @@ def list_keys(as_json: bool = JsonOpt) -> None:
 
 @app.command()
 def revoke(key_id: str = typer.Argument(..., help="The key's id (from `memos keys ls`)."), as_json: bool = JsonOpt) -> None:
-    """Revoke a key; the server refuses it from the next request on.
+    """Revoke a key; the server refuses it from the next request on. Auth stays on after the last one.
 
     Example: memos keys revoke 3k9x0q2m7a1b
     """
     with errors_as_exit():
-        keys, audit = _stores()
+        keys, audit = stores()
         record = keys.revoke(key_id)
         audit.record("cli", "key.revoke", target=record.agent, details={"key_id": record.id})
     emit(_view(record), as_json, lambda k: f"revoked {k['id']} ({k['agent']})")

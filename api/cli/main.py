@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import cubes, import_file, keys, memories, reindex, search, serve
+from api.cli import auth, cubes, import_file, keys, memories, reindex, search, serve
 
 app = typer.Typer(
     name="memos",
@@ -23,6 +23,7 @@ app.command()(memories.job)
 app.command()(reindex.reindex)
 app.command("import")(import_file.import_file)
 app.add_typer(keys.app, name="keys")
+app.add_typer(auth.app, name="auth")
 app.add_typer(cubes.app, name="cubes")
 for command in (cubes.grant, cubes.revoke, cubes.mount, cubes.unmount, cubes.share, cubes.audit, cubes.export):
     app.command()(command)

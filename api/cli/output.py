@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from api.client import ApiError, MemosClient
 from configs import Settings
-from pipeline.errors import MemosError
+from pipeline.errors import Invalid, MemosError
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 AgentOpt = typer.Option(None, "--agent", help="Act as this agent while auth is off (MEMOS_AGENT).")
@@ -20,7 +22,22 @@ CubeOpt = typer.Option(None, "--cube", help="The cube (default: your own).")
 
 
 def settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings, or Invalid naming the first bad one (`errors_as_exit` prints it as one line)."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise Invalid(setting_problem(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise Invalid(f"the file named by MEMOS_CONFIG is not valid TOML: {exc}") from None
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """`MEMOS_N_SHARDS='abc': Input should be a valid integer, ...`: the setting by its variable's name."""
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first.get("loc") else "settings"
+    shown = f"MEMOS_{name.upper()}={str(first['input'])[:80]!r}" if "input" in first and first.get("loc") else name
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"setting {shown}: {first['msg']}{more}"
 
 
 @contextmanager

@@ -46,6 +46,7 @@ def _follow(c, job_id: str) -> dict:
 
 def _offline(reembed: bool, everything: bool) -> dict:
     from actors import cluster
+    from actors.stage_chain import StageChain
     from pipeline.encoder import model_spec
     from service.reindex import run_reindex
     from storage.paths import DataPaths
@@ -61,7 +62,7 @@ def _offline(reembed: bool, everything: bool) -> dict:
             actors = cluster.spawn(s, shards, model_spec(s.embed_model).dim)
             with Progress(transient=True) as bar:
                 task = bar.add_task("reindexing shards", total=len(shards))
-                return run_reindex(paths, registry, actors, s.embed_model, reembed=reembed, everything=everything,
+                return run_reindex(paths, registry, StageChain(actors), s.embed_model, reembed=reembed, everything=everything,
                                    progress=lambda shard, cubes: bar.advance(task))
         finally:
             cluster.shutdown()

@@ -12,4 +12,4 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses={404: {"model": E
 
 @router.get("/{job_id}", response_model=Job)
 def get_job(job_id: str, rt: RuntimeDep, caller: CallerDep) -> dict:
-    return rt.memories.job(caller, job_id)
+    return rt.jobs.get(caller, job_id)

@@ -1,4 +1,4 @@
-"""/v1/memories: accept writes (202, or 201 with ?wait=true), read, list, patch, delete, share."""
+"""/v1/memories: accept writes (202, or 201 with ?wait=true), read, list, patch, delete, share, timeline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, RuntimeDep
+from api.memory_input import accept_status, new_memory
 from api.schemas import (
     Accepted,
     BatchAccepted,
@@ -21,9 +22,7 @@ from api.schemas import (
     Timeline,
 )
 from pipeline.records import Kind
-from pipeline.timefmt import to_ms
-from service.memories import Accepted as AcceptedWrite
-from service.memories import MemoryChanges, NewMemory
+from service.memories import MemoryChanges
 
 router = APIRouter(
     prefix="/v1/memories", tags=["memories"], responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -31,26 +30,6 @@ router = APIRouter(
 
 WaitQuery = Annotated[bool, Query(description="Answer once the write is searchable (read-your-writes).")]
 CubeQuery = Annotated[str | None, Query(max_length=200, description="The cube (default: found among yours).")]
-
-
-def new_memory(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
-    return NewMemory(
-        content=body.content,
-        kind=body.kind,
-        tags=tuple(body.tags),
-        metadata=body.metadata,
-        id=body.id,
-        created_at=to_ms(body.created_at) if body.created_at is not None else None,
-        source_ids=tuple(body.source_ids),
-        cube=body.cube or default_cube,
-        episode=body.episode,
-        tool=body.tool.model_dump() if body.tool is not None else None,
-    )
-
-
-def accept_status(accepted: AcceptedWrite) -> int:
-    """201 with the stored memory, 200 for an id written before, else 202 queued."""
-    return 201 if accepted.memory is not None else (200 if accepted.status == "exists" else 202)
 
 
 @router.post(
@@ -153,22 +132,3 @@ def timeline(
     """The exchange a memory came from: it and its neighbouring turns of the same conversation or episode."""
     return rt.memories.timeline(caller, memory_id, before, after, cube)
 
-
-@router.get("/{memory_id}/history", responses={404: {"model": ErrorOut}})
-def history(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
-    """Every version, oldest first; the facts this one superseded and those that superseded it; feedback."""
-    return rt.feedback.history(caller, memory_id, cube)
-
-
-@router.get("/{memory_id}/graph", responses={404: {"model": ErrorOut}})
-def graph(
-    memory_id: str,
-    rt: RuntimeDep,
-    caller: CallerDep,
-    depth: Annotated[int, Query(ge=1, le=5)] = 1,
-    types: Annotated[str | None, Query(max_length=400, description="Comma-separated link types.")] = None,
-    cube: CubeQuery = None,
-) -> dict:
-    """Nodes and edges within `depth` links of the memory, in both directions."""
-    wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
-    return rt.feedback.graph(caller, memory_id, depth, wanted, cube)

@@ -1,18 +1,16 @@
-"""The staged Ray pipeline end to end: intake log -> parse -> embed -> dedupe -> write, on local Ray."""
+"""The pipeline driver end to end on local Ray: intake log -> every stage of the chain -> the stores."""
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
-import pytest
 import ray
 
-from actors import cluster
 from actors.pipeline_driver import Completion, PipelineDriver
+from actors.stage_chain import StageChain
 from configs import Settings
-from storage.cube_store import CubeStore
+from storage.cube.reader import CubeReader
 from storage.intake_log import IntakeEntry, IntakeLog
 from storage.lexical_index import LexicalReader
 from storage.paths import DataPaths
@@ -21,22 +19,13 @@ from tests.builders import CUBE, draft
 from pipeline.parse import encode_draft
 
 
-@pytest.fixture(scope="module")
-def ray_pipeline(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ray") / "data", ray_object_store_mb=256)
-    cluster.connect(settings)
-    actors = cluster.spawn(settings, ["s0"], 384)
-    yield settings, actors
-    cluster.shutdown()
-
-
 class Recorder:
     def __init__(self) -> None:
         self.done: list[int] = []
         self.failed: list[int] = []
         self.changed = threading.Event()
 
-    def __call__(self, c: Completion) -> None:
+    def completed(self, c: Completion) -> None:
         self.done += c.done
         self.failed += c.failed
         self.changed.set()
@@ -50,8 +39,8 @@ class Recorder:
 
 
 def driver_for(settings: Settings, actors, intake: IntakeLog, recorder: Recorder) -> PipelineDriver:
-    return PipelineDriver(intake, lambda cube: "s0", actors, batch_max=16, linger_ms=5, max_in_flight=3,
-                          on_complete=recorder)
+    return PipelineDriver(intake, lambda cube: "s0", StageChain(actors), batch_max=16, linger_ms=5, max_in_flight=3,
+                          listeners=[recorder])
 
 
 def append(intake: IntakeLog, job: str, items: list[tuple[str, str]], op: str = "add") -> list[int]:
@@ -75,7 +64,7 @@ def test_entries_flow_through_every_stage_into_all_three_stores(ray_pipeline, tm
     assert recorder.failed == [] and sorted(recorder.done) == list(range(1, 42))
     assert intake.job("job-flow").status == "done"
     paths = DataPaths(settings.data_dir)
-    store = CubeStore(paths.cube_db(CUBE), create=False)
+    store = CubeReader(paths.cube_db(CUBE))
     assert store.get("flow-dup")["status"] == "duplicate" and store.get("flow-dup")["duplicate_of"] == "flow-0"
     lexical = LexicalReader(paths.lexical_dir("s0"))
     assert [i for _, i, _ in lexical.search("kite flew 17 metres", [CUBE], 1)] == ["flow-17"]
@@ -100,7 +89,7 @@ def test_a_killed_write_actor_loses_nothing_and_duplicates_nothing(ray_pipeline,
         driver.stop()
     assert recorder.failed == []
     assert intake.job("job-kill").done == 120 and intake.pending_count() == 0
-    store = CubeStore(DataPaths(settings.data_dir).cube_db(CUBE), create=False)
+    store = CubeReader(DataPaths(settings.data_dir).cube_db(CUBE))
     stored = [r["id"] for r in store.list(limit=1000, status=None).items if r["id"].startswith("kill-")]
     assert sorted(stored) == sorted(i for i, _ in items)
     lexical = LexicalReader(DataPaths(settings.data_dir).lexical_dir("s0"))
@@ -122,3 +111,31 @@ def test_a_restarted_driver_replays_what_was_pending(ray_pipeline, tmp_path):
         driver.stop()
     assert sorted(recorder.done) == seqs
     assert reopened.pending_count() == 0
+
+
+class Named:
+    """A listener that writes its name into a shared log for each completion it hears."""
+
+    def __init__(self, name: str, heard: list[tuple[str, tuple[int, ...]]]) -> None:
+        self.name, self.heard = name, heard
+
+    def completed(self, c: Completion) -> None:
+        self.heard.append((self.name, tuple(c.done)))
+
+
+def test_listeners_hear_every_batch_in_the_order_they_were_given(ray_pipeline, tmp_path):
+    settings, actors = ray_pipeline
+    intake = IntakeLog(tmp_path / "intake.db")
+    heard: list[tuple[str, tuple[int, ...]]] = []
+    recorder = Recorder()
+    driver = PipelineDriver(intake, lambda cube: "s0", StageChain(actors), batch_max=2, linger_ms=0, max_in_flight=1,
+                            listeners=[Named("readers", heard), Named("waiters", heard), recorder])
+    seqs = append(intake, "job-order", [(f"order-{i}", f"listener order memory {i}") for i in range(4)])
+    driver.start()
+    try:
+        recorder.wait_for(4)
+    finally:
+        driver.stop()
+    assert [name for name, _ in heard] == ["readers", "waiters"] * (len(heard) // 2)
+    assert heard[0::2] == [("readers", done) for _, done in heard[1::2]]
+    assert sorted(s for _, done in heard[0::2] for s in done) == seqs

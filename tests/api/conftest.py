@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from benchmarks.server_process import ServerProcess, start_server
+from api.server_process import ServerProcess, start_server
 from storage.api_keys import ApiKeys
 from storage.paths import DataPaths
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import httpx
 import pytest
 
+from api.server_process import MEMOS, ServerProcess, start_server
 from pipeline.access import auth_required
 from storage.api_keys import ApiKeys
+from storage.audit_log import AuditLog
+from storage.paths import DataPaths
 from tests.api.conftest import AuthServer
 
 
@@ -63,3 +69,42 @@ def test_server_wide_operations_need_an_admin_key(auth_server: AuthServer):
 def test_malformed_keys_are_401_not_500(auth_server: AuthServer, key):
     r = httpx.get(f"{auth_server.server.url}/v1/cubes", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 401
+
+
+def memos(server: ServerProcess, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([MEMOS, *args], env=server.env(), capture_output=True, text=True, timeout=120)
+
+
+def test_revoking_the_last_key_leaves_auth_on_until_it_is_turned_off(tmp_path):
+    """Issue 12: revoking the last key used to open a loopback server to anyone naming an agent."""
+    data = tmp_path / "data"
+    paths = DataPaths(data)
+    paths.ensure()
+    store = ApiKeys(paths.registry_db)
+    record, key = store.create("solo", admin=False)
+    store.close()
+    server = start_server(data)
+    try:
+        url = server.url
+        assert httpx.get(f"{url}/v1/memories", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        refused = memos(server, "auth", "off")
+        assert refused.returncode == 1 and refused.stderr.startswith("error: conflict: 1 API key(s) still active")
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+        assert memos(server, "keys", "revoke", record.id).returncode == 0
+        for headers in ({}, {"X-Agent-Id": "solo"}, {"Authorization": f"Bearer {key}"}):
+            r = httpx.get(f"{url}/v1/memories", headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized", headers
+        status = json.loads(memos(server, "auth", "status", "--json").stdout)
+        assert status == {"auth": "on", "reason": "API keys have been created", "active_keys": 0}
+
+        off = memos(server, "auth", "off")
+        assert off.returncode == 0, off.stderr
+        r = httpx.get(f"{url}/v1/memories", headers={"X-Agent-Id": "solo"})
+        assert r.status_code == 200 and r.json()["items"] == []
+        assert json.loads(memos(server, "auth", "status", "--json").stdout)["auth"] == "off"
+        log = AuditLog(paths.registry_db)
+        assert [e.action for e in log.events(cubes=None, agent=None, before=None, limit=2)] == ["auth.off", "key.revoke"]
+        log.close()
+    finally:
+        server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.server_process import ServerProcess
+from api.server_process import ServerProcess
 
 
 @pytest.fixture
@@ -62,6 +62,21 @@ def test_malformed_json_and_non_objects_are_400(mallory):
     error(mallory.post("/v1/memories", content=b"{not json", headers=headers), 400, "malformed_request")
     error(mallory.post("/v1/memories", content=b"[1, 2]", headers=headers), 400, "malformed_request")
     error(mallory.post("/v1/search", content=b'"just a string"', headers=headers), 400, "malformed_request")
+
+
+@pytest.mark.parametrize("url", ["/v1/memories", "/v1/memories?wait=false", "/v1/search"])
+def test_a_form_typed_body_is_400_naming_the_content_type_to_send(mallory, url):
+    """Issue 12: the README's `curl -d` sent a form type and got only "the body must be a JSON object".
+
+    The strict check stays (a cross-site form cannot post to a keyless loopback server); the
+    message says what to send."""
+    body = b'{"content": "Alice prefers green tea", "query": "tea"}'
+    message = error(mallory.post(url, content=body, headers={"content-type": "application/x-www-form-urlencoded"}),
+                    400, "malformed_request")
+    assert message == ("the body must be a JSON object sent with 'Content-Type: application/json' "
+                       "(this request sent 'application/x-www-form-urlencoded')")
+    assert error(mallory.post(url, content=b"[1, 2]", headers={"content-type": "application/json"}),
+                 400, "malformed_request") == "the body must be a JSON object"
 
 
 def test_a_body_over_the_limit_is_413_before_parsing(mallory):

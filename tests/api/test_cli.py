@@ -6,10 +6,10 @@ import json
 import shutil
 import subprocess
 
+from api.server_process import MEMOS, start_server
 from storage.lexical_index import LexicalReader
 from storage.paths import DataPaths
 from storage.vector_shard import VectorShard
-from benchmarks.server_process import MEMOS, start_server
 
 
 def memos(server, *args: str, stdin: str | None = None, agent: str = "cli_user") -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import subprocess
 
 import pyarrow.parquet as pq
 
-from benchmarks.server_process import MEMOS
+from api.server_process import MEMOS
 from tests.api.conftest import AuthServer
 
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from benchmarks.server_process import start_server
+from api.server_process import start_server
 
 
 def burst(url: str, agent: str, worker: int, acked: list[tuple[str, str]], stop: threading.Event) -> None:

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from benchmarks.server_process import free_port, start_server
+from api.server_process import free_port, start_server
 
 
 class ChatServer:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.schemas import SearchOut
+from api.schemas import SearchIn, SearchOut
+from pipeline.errors import Invalid
 
 T0 = "2023-05-08T13:56:00Z"
 
@@ -74,7 +75,17 @@ def test_since_and_until_filter_both_channels(agent):
         assert [h["id"] for h in since["results"]] == ["late"]
         assert [h["id"] for h in until["results"]] == ["early"]
     bad = agent.post("/v1/search", json={"query": "x", "since": "2023-06-01T00:00:00Z", "until": "2023-01-01T00:00:00Z"})
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+    assert bad.status_code == 422
+    assert bad.json() == {"error": {"code": "invalid", "message": "until must be later than since"}}
+
+
+def test_until_must_be_later_than_since_in_stored_milliseconds():
+    body = {"query": "x", "since": "2023-06-01T00:00:00Z"}
+    with pytest.raises(Invalid, match="^until must be later than since$"):
+        SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.0004Z"})  # the same millisecond
+    # a time without a zone is taken as UTC, as stored times are
+    assert SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.001"}).until is not None
+    assert SearchIn.model_validate({"query": "x", "until": "2023-01-01T00:00:00Z"}).since is None
 
 
 def test_recency_and_mmr_are_explained_when_asked_for(agent):

@@ -113,6 +113,19 @@ def test_feedback_reorders_a_later_search(agent):
     assert {a["id"], b["id"]} == {winner, loser}
 
 
+def test_feedback_answers_with_the_memory_after_it_and_its_own_job(agent):
+    m = agent.post("/v1/memories?wait=true", json={"content": "The deploy window is Tuesday at noon"}).json()
+    r = agent.post("/v1/feedback", json={"memory_id": m["id"], "signal": "useful", "note": "saved a rollback"})
+    assert r.status_code == 200
+    body = r.json()
+    assert {k: v for k, v in body.items() if k != "memory"} == {
+        "memory_id": m["id"], "cube": m["cube"], "signal": "useful", "status": "done", "job_id": body["job_id"],
+        "superseded_by": []}
+    assert (body["memory"]["id"], body["memory"]["feedback"]) == (m["id"], 1)
+    job = agent.get(f"/v1/jobs/{body['job_id']}").json()
+    assert (job["kind"], job["status"], job["total"], job["done"], job["failed"]) == ("feedback", "done", 1, 1, 0)
+
+
 def test_wrong_with_a_correction_supersedes_and_outdated_closes(agent):
     agent.post("/v1/memories?wait=true", json={"content": "I work at Initech.", "kind": "message",
                                                "metadata": {"speaker": "Peter"}})

@@ -7,8 +7,9 @@ import pytest
 from pipeline.dedupe import dedupe_batch
 from pipeline.embed import embed_batch
 from pipeline.parse import parse_batch
+from pipeline.write_decisions import WritePolicy
 from pipeline.write_plan import plan_writes
-from storage.cube_store import CubeStore
+from storage.cube.writer import CubeWriter
 from storage.dedupe_index import DedupeIndex
 from storage.paths import DataPaths
 from tests.builders import CUBE, draft, intake_batch
@@ -47,7 +48,7 @@ def test_exact_duplicate_inside_one_batch_points_at_the_first(paths, encoder, co
 def test_duplicate_of_a_stored_memory_is_found_from_its_file(paths, encoder, count_tokens):
     first = run(intake_batch([("add", draft("a", "Alice drinks green tea"))]), DedupeIndex(paths, encoder.dim),
                 encoder, count_tokens)
-    store = CubeStore(paths.cube_db(CUBE), create=True)
+    store = CubeWriter(paths.cube_db(CUBE), WritePolicy())
     store.apply(plan_writes(first)[CUBE], "all-MiniLM-L6-v2")
     fresh_index = DedupeIndex(paths, encoder.dim)  # as after a restart: state comes from the file
     out = run(intake_batch([("add", draft("b", "Alice drinks green tea"))], first_seq=2), fresh_index,

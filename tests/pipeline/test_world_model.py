@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from pipeline.world_facts import Predicate, WorldFact
+from pipeline.world_facts.fact import Predicate, WorldFact
 from pipeline.world_model import (
     Action,
     Closure,

@@ -1,6 +1,7 @@
 import numpy as np
 
 from pipeline.filters import SearchFilter
+from pipeline.records import IndexRow
 from storage.hot_vectors import HotVectors
 
 
@@ -9,9 +10,13 @@ def unit(seed):
     return v / np.linalg.norm(v)
 
 
-def rows(n, **attrs):
-    return [{"id": f"m{i}", "vector": unit(i), "kind": "note", "tier": "trace", "tags": [], "created_at": i, **attrs}
-            for i in range(n)]
+def row(memory_id, vector, created_at, kind="note", tags=()):
+    return IndexRow(id=memory_id, cube="c", tier="trace", kind=kind, index_text=memory_id, tags=list(tags),
+                    created_at=created_at, status="active", vector=vector)
+
+
+def rows(n):
+    return [row(f"m{i}", unit(i), i) for i in range(n)]
 
 
 def test_exact_search_ranks_by_cosine():
@@ -29,15 +34,14 @@ def test_updates_overwrite_and_deletes_disappear_even_after_compaction():
     hot.remove([f"m{i}" for i in range(0, 2000, 2)])  # half dead: compacts
     assert len(hot) == 1000
     assert hot.search(unit(4), 1)[0][0] != "m4"
-    hot.upsert([{"id": "m1", "vector": unit(4), "kind": "note", "tier": "trace", "tags": [], "created_at": 1}])
+    hot.upsert([row("m1", unit(4), 1)])
     assert hot.search(unit(4), 1)[0][0] == "m1"
 
 
 def test_filters_restrict_candidates():
     hot = HotVectors(16)
     hot.upsert(rows(10))
-    hot.upsert([{"id": "tagged", "vector": unit(100), "kind": "message", "tier": "trace", "tags": ["x"],
-                 "created_at": 50}])
+    hot.upsert([row("tagged", unit(100), 50, kind="message", tags=["x"])])
     assert [h[0] for h in hot.search(unit(3), 5, SearchFilter(tags=frozenset({"x"})))] == ["tagged"]
     assert [h[0] for h in hot.search(unit(3), 5, SearchFilter(kinds=frozenset({"message"})))] == ["tagged"]
     assert sorted(h[0] for h in hot.search(unit(3), 5, SearchFilter(since=8, until=10))) == ["m8", "m9"]
@@ -61,7 +65,7 @@ def clustered(n, dim=16, centers=40, seed=0):
 def test_partitioned_search_finds_what_exact_search_finds():
     vecs = clustered(5000)
     hot = HotVectors(16)
-    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs)])
+    hot.upsert([row(f"m{i}", v, i) for i, v in enumerate(vecs)])
     exact = [set(i for i, _ in hot.search(q, 10)) for q in vecs[:50]]
     hot.build_ivf(partitions=70)
     assert hot.partitioned and len(hot) == 5000
@@ -74,9 +78,9 @@ def test_partitioned_search_finds_what_exact_search_finds():
 def test_rows_added_or_removed_after_partitioning_are_respected():
     vecs = clustered(3000, seed=1)
     hot = HotVectors(16)
-    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs[:2000])])
+    hot.upsert([row(f"m{i}", v, i) for i, v in enumerate(vecs[:2000])])
     hot.build_ivf(partitions=40)
-    hot.upsert([{"id": f"m{i}", "vector": v, "created_at": i} for i, v in enumerate(vecs[2000:], start=2000)])
+    hot.upsert([row(f"m{i}", v, i) for i, v in enumerate(vecs[2000:], start=2000)])
     assert hot.search(vecs[2500], 1, probes=4)[0][0] == "m2500"  # found in the unpartitioned tail
     hot.remove(["m7"])
     assert "m7" not in [i for i, _ in hot.search(vecs[7], 5, probes=4)]

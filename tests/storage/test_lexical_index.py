@@ -1,12 +1,13 @@
 """tantivy shard index: one writer, a reader elsewhere that sees commits after reload."""
 
 from pipeline.filters import SearchFilter
+from pipeline.records import IndexRow
 from storage.lexical_index import LexicalReader, LexicalWriter, query_terms
 
 
 def doc(memory_id, text, cube="agent-a", kind="note", tags=(), created_at=1000):
-    return {"id": memory_id, "cube": cube, "kind": kind, "tier": "trace", "tags": list(tags),
-            "created_at": created_at, "index_text": text}
+    return IndexRow(id=memory_id, cube=cube, tier="trace", kind=kind, index_text=text, tags=list(tags),
+                    created_at=created_at, status="active")
 
 
 def test_reader_sees_writer_commits_after_reload(tmp_path):

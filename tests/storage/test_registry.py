@@ -6,7 +6,7 @@ from pipeline.access import Role
 from pipeline.errors import NotFound
 from storage.api_keys import ApiKeys
 from storage.audit_log import AuditLog
-from storage.registry import MIGRATIONS, Registry
+from storage.registry import MIGRATIONS, Registry, shard_for
 from storage.sqlite import schema_version
 
 
@@ -54,9 +54,9 @@ def test_keys_verify_only_with_the_right_secret_and_not_after_revoke(tmp_path):
     assert keys.verify(key) == record
     assert keys.verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
     assert keys.verify("not a key") is None
-    assert keys.any_active()
+    assert keys.required()
     keys.revoke(record.id)
-    assert keys.verify(key) is None and not keys.any_active()
+    assert keys.verify(key) is None and keys.required()  # tests/storage/test_api_keys.py: auth stays on
     with pytest.raises(NotFound):
         keys.revoke("nosuchkey123")
 
@@ -73,3 +73,11 @@ def test_audit_scopes_events_by_cube_and_agent(tmp_path):
     newest = audit.events(cubes=None, agent=None, before=None, limit=1)[0]
     assert [e.action for e in audit.events(cubes=None, agent=None, before=newest.seq, limit=10)] == [
         "cube.create", "member.grant"]
+
+
+def test_shard_of_is_the_recorded_shard_or_where_a_new_cube_will_go(tmp_path):
+    small = Registry(tmp_path / "registry.db", n_shards=1)
+    cube = small.ensure_private("agent-alice", "alice")
+    grown = Registry(tmp_path / "registry.db", n_shards=8)  # more shards later never move a cube
+    assert grown.shard_of("agent-alice") == cube.shard == "s0"
+    assert grown.shard_of("agent-bob") == shard_for("agent-bob", 8)

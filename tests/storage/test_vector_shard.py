@@ -3,6 +3,7 @@
 import numpy as np
 
 from pipeline.filters import SearchFilter
+from pipeline.records import IndexRow
 from storage.vector_shard import VectorShard, sql_string, where_clause
 
 
@@ -12,8 +13,8 @@ def unit(seed):
 
 
 def row(memory_id, seed, cube="agent-a", kind="note", tags=(), created_at=1000):
-    return {"id": memory_id, "cube": cube, "kind": kind, "tier": "trace", "tags": list(tags),
-            "created_at": created_at, "vector": unit(seed)}
+    return IndexRow(id=memory_id, cube=cube, tier="trace", kind=kind, index_text=memory_id, tags=list(tags),
+                    created_at=created_at, status="active", vector=unit(seed))
 
 
 def test_search_finds_the_nearest_in_the_named_cube_only(tmp_path):

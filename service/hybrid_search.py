@@ -1,0 +1,158 @@
+"""One search, start to end: resolve the cubes, gather BM25 and vector candidates, read what ranking
+needs from the cube files, and hand it to the pure ranking steps (pipeline/ranking/)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from configs import Settings
+from pipeline.access import Caller
+from pipeline.filters import SearchFilter
+from pipeline.ranking.boosts import Key
+from pipeline.ranking.budget import Budget, fit_budget
+from pipeline.ranking.config import RankingConfig, with_overrides
+from pipeline.ranking.fusion import Fused, fuse
+from pipeline.ranking.results import ranked_results
+from pipeline.records import MemoryRecord
+from service.access import Access
+from service.query_embedder import QueryEmbedder
+from storage.read_side import ReadSide
+from storage.registry import Cube
+
+Candidates = list[tuple[Key, float]]  # (key, channel score), best first
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    top_k: int = 10
+    filter: SearchFilter = SearchFilter()
+    collapse: bool = True
+    # Fields of RankingConfig this search sets over the server's ranking (a request's `ranking`).
+    ranking: Mapping[str, Any] = field(default_factory=dict)
+    cubes: tuple[str, ...] | None = None  # None: the caller's own cube and its mounts
+    budget: Budget | None = None  # None: top_k memories, no token limit
+
+
+def ranking_from(settings: Settings) -> RankingConfig:
+    return RankingConfig(
+        rrf_k=settings.rrf_k,
+        bm25_weight=settings.bm25_weight,
+        vector_weight=settings.vector_weight,
+        context=settings.bm25_context,
+        content_boost=settings.bm25_content_boost,
+        recency_half_life_days=settings.recency_half_life_days or None,
+        mmr_lambda=settings.mmr_lambda if settings.mmr_lambda < 1 else None,
+    )
+
+
+class SearchService:
+    def __init__(
+        self,
+        settings: Settings,
+        access: Access,
+        read: ReadSide,
+        embedder: QueryEmbedder,
+        on_search: Callable[[str, list[str]], None],
+    ) -> None:
+        self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
+        self._on_search = on_search  # told which cubes an agent searched (the prefetcher learns from it)
+        self.default_ranking = ranking_from(settings)
+        self._lexical_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bm25")
+
+    def search(self, caller: Caller, req: SearchRequest) -> dict[str, Any]:
+        """Exactly the `SearchOut` shape: results, used_tokens, cut, took_ms, timings_ms."""
+        clock = _Clock()
+        cubes = self._access.search_cubes(caller, list(req.cubes) if req.cubes else None)
+        self._on_search(caller.agent, [c.id for c in cubes])
+        config = with_overrides(self.default_ranking, req.ranking)
+        bm25, vector = self._candidates(cubes, req, config, clock)
+        fused = fuse(bm25, vector, config)
+        clock.lap("fuse")
+        # Enough candidates to fill top_k after deleted rows drop out and near duplicates fold.
+        fused = fused[: req.top_k * 3 + 10]
+        records, duplicate_of, vectors = self._read_for_ranking(fused, req.collapse, config.mmr_lambda is not None)
+        ranked = ranked_results(fused, records, duplicate_of, vectors, config, req.top_k)
+        clock.lap("fetch")
+        results, used, cut = fit_budget(ranked, req.budget or Budget(req.top_k))
+        return {"results": results, "used_tokens": used, "cut": cut, "took_ms": clock.total(), "timings_ms": clock.laps}
+
+    def _candidates(
+        self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, clock: "_Clock"
+    ) -> tuple[Candidates, Candidates]:
+        """Each channel's best candidates across the cubes. BM25 runs on a helper thread while the
+        query is embedded (both release the GIL), so a hybrid search costs about the longer of the two."""
+        n = max(self._settings.search_candidates, req.top_k * 3)
+        lexical = self._lexical_pool.submit(self._bm25, cubes, req, config, n) if "bm25" in config.channels else None
+        vector: Candidates = []
+        if "vector" in config.channels:
+            query_vector = self._embedder.embed(req.query)
+            clock.lap("embed")
+            for cube in cubes:
+                hits = self._read.vector_search(cube.id, cube.shard, query_vector, n, req.filter)
+                vector += [((cube.id, i), s) for i, s in hits]
+            vector = sorted(vector, key=lambda c: -c[1])[:n]
+            clock.lap("vector")
+        bm25: Candidates = []
+        if lexical is not None:
+            bm25, took_ms = lexical.result()
+            clock.laps["bm25"] = took_ms
+            clock.lap("bm25_wait")
+        return bm25, vector
+
+    def _bm25(self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, n: int) -> tuple[Candidates, float]:
+        """One BM25 query per shard, best n overall, and the milliseconds it took."""
+        start = time.perf_counter()
+        by_shard: dict[str, list[str]] = defaultdict(list)
+        for cube in cubes:
+            by_shard[cube.shard].append(cube.id)
+        found: Candidates = []
+        for shard, ids in by_shard.items():
+            hits = self._read.shard(shard).lexical.search(req.query, ids, n, req.filter, config.bm25_content_boost)
+            found += [((c, i), s) for c, i, s in hits]
+        return sorted(found, key=lambda c: -c[1])[:n], round((time.perf_counter() - start) * 1000, 3)
+
+    def _read_for_ranking(
+        self, fused: list[Fused], collapse: bool, with_vectors: bool
+    ) -> tuple[dict[Key, MemoryRecord], dict[Key, Key], dict[Key, np.ndarray]]:
+        """From each candidate's cube file: its record, its near-duplicate link (when collapsing) and
+        its vector (only MMR needs vectors, so they are read only then)."""
+        by_cube: dict[str, list[str]] = defaultdict(list)
+        for f in fused:
+            by_cube[f.key[0]].append(f.key[1])  # type: ignore[index]
+        records: dict[Key, MemoryRecord] = {}
+        duplicate_of: dict[Key, Key] = {}
+        vectors: dict[Key, np.ndarray] = {}
+        for cube, ids in by_cube.items():
+            with self._read.cube(cube) as store:
+                if store is None:
+                    continue
+                records.update({(cube, i): r for i, r in store.get_many(ids).items()})
+                if collapse:
+                    duplicate_of.update({(cube, src): (cube, dst) for src, dst in store.links_from(ids, "near_duplicate")})
+                if with_vectors:
+                    vectors.update({(cube, i): v for i, v in store.embeddings(ids).items()})
+        return records, duplicate_of, vectors
+
+
+class _Clock:
+    """Milliseconds spent in each step of one search, for `timings_ms`."""
+
+    def __init__(self) -> None:
+        self._start = self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1000, 3)
+        self._last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self._start) * 1000, 3)
