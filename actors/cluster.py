@@ -1,4 +1,5 @@
-"""Starting or joining Ray, and placing the stage actors: pools for parse and embed, two per shard."""
+"""Starting or joining Ray, and placing the stage actors: pools for parse, extract and embed; dedupe,
+crystallize and write one per shard; one prefetch actor."""
 
 from __future__ import annotations
 

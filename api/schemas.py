@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
 from pipeline.errors import Invalid
 from pipeline.ids import MEMORY_ID
-from pipeline.records import CLIENT_KINDS, Kind
+from pipeline.records import CLIENT_KINDS, Kind, MemoryRecord
 from pipeline.timefmt import to_ms
+from service.views import HIDDEN_FIELDS, TIME_FIELDS
 
 ClientKind = Literal[tuple(k.value for k in CLIENT_KINDS)]  # type: ignore[valid-type]
 TierName = Literal["trace", "world", "skill"]
@@ -128,27 +130,23 @@ class Accepted(BaseModel):
     status: Literal["queued", "exists", "done"]
 
 
-class Memory(BaseModel):
-    id: str
-    cube: str
-    agent: str
-    tier: str
-    kind: str
-    content: str
-    tags: list[str]
-    metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
-    version: int
-    status: str
-    duplicate_of: str | None
-    source_ids: list[str]
-    tokens: int | None
-    episode: str | None = None
-    tool: dict[str, Any] | None = None
-    feedback: int = 0
-    valid_from: str | None = None
-    valid_to: str | None = None
+def _memory_model() -> type[BaseModel]:
+    """A memory as the API shows it, field for field from the stored record (service/views.py)."""
+    hints = get_type_hints(MemoryRecord)
+    shown: dict[str, Any] = {}
+    for f in dataclass_fields(MemoryRecord):
+        if f.name in HIDDEN_FIELDS:
+            continue
+        kind = hints[f.name]
+        if f.name in TIME_FIELDS:
+            kind = str | None if f.default is None else str  # ISO 8601
+        elif f.name == "tokens":
+            kind = int | None  # not counted yet while the write is pending
+        shown[f.name] = (kind, ...)  # a view always carries every field
+    return create_model("Memory", **shown)
+
+
+Memory = _memory_model()
 
 
 class MemoryPage(BaseModel):

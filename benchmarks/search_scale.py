@@ -35,7 +35,9 @@ def populated(n: int) -> Path:
     if done.exists():
         return data
     source = corpus.parquet(n)
-    env = {**os.environ, "MEMOS_DATA_DIR": str(data), "MEMOS_AGENT": AGENT}
+    # An import runs every stage, world facts included; the corpus is synthetic and must stay exactly
+    # n memories, so the import reads no facts from it.
+    env = {**os.environ, "MEMOS_DATA_DIR": str(data), "MEMOS_AGENT": AGENT, "MEMOS_WORLD_MODEL": "false"}
     print(f"[search] importing {n:,} memories (once; cached in {data}) ...", file=sys.stderr, flush=True)
     subprocess.run([MEMOS, "import", str(source), "--offline", "--json"], env=env, check=True,
                    stdout=subprocess.DEVNULL)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from pipeline.ids import MEMORY_ID, new_memory_id
-from pipeline.records import Kind, Tier
+from pipeline.records import Draft, Kind, Tier
 from pipeline.timefmt import to_ms
 
 KINDS = {k.value for k in Kind}
@@ -99,19 +99,11 @@ def check_row(row: dict[str, Any], max_chars: int | None = None) -> ImportRow:
     )
 
 
-def row_to_draft(row: dict[str, Any], cube: str, agent: str, now_ms: int, max_chars: int) -> dict[str, Any]:
+def row_to_draft(row: dict[str, Any], cube: str, agent: str, now_ms: int, max_chars: int) -> Draft:
     """A draft for the write pipeline from one import row, stamped with the import's cube, agent and time."""
     checked = check_row(row, max_chars)
-    return {
-        "id": checked.id,
-        "cube": cube,
-        "agent": agent,
-        "tier": checked.tier,
-        "kind": checked.kind,
-        "content": checked.content,
-        "tags": checked.tags,
-        "metadata": checked.metadata,
-        "created_at": checked.created_at if checked.created_at is not None else now_ms,
-        "updated_at": now_ms,
-        "source_ids": checked.source_ids,
-    }
+    return Draft(
+        id=checked.id, cube=cube, agent=agent, tier=checked.tier, kind=checked.kind, content=checked.content,
+        created_at=checked.created_at if checked.created_at is not None else now_ms, updated_at=now_ms,
+        tags=checked.tags, metadata=checked.metadata, source_ids=checked.source_ids,
+    )

@@ -118,13 +118,6 @@ class MemoryRecord:
     valid_from: int | None = _col(pa.int64(), None)
     valid_to: int | None = _col(pa.int64(), None)
 
-    def __getitem__(self, name: str) -> Any:
-        # Transitional: callers still written against the old dict rows.
-        return getattr(self, name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
-
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -165,11 +158,22 @@ class Draft:
     base_version: int | None = None  # updates: the version the change was made against
     reembed: bool = True  # updates: whether the index text changed
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Draft:
+        """A draft read back from the intake log (older entries may lack the optional fields)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
     def as_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.base_version is None:  # adds carry neither key, as they always have
             del out["base_version"], out["reembed"]
         return out
+
+    def as_record(self) -> MemoryRecord:
+        """The record this draft describes, before the pipeline has stored it."""
+        shared = {f.name: getattr(self, f.name) for f in fields(MemoryRecord) if hasattr(self, f.name)}
+        return MemoryRecord(**shared)
 
 
 @dataclass(slots=True)

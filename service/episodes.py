@@ -69,7 +69,7 @@ class EpisodeService:
 
     def view(self, cube: Cube, ep: dict[str, Any]) -> dict[str, Any]:
         with self._read.cube(cube.id) as store:
-            traces = [t["id"] for t in store.episode_traces(ep["id"])] if store is not None else []
+            traces = [t.id for t in store.episode_traces(ep["id"])] if store is not None else []
         return episode_view(ep, cube.id, traces)
 
     def _stored(self, cube: Cube, episode_id: str) -> dict[str, Any] | None:

@@ -32,8 +32,8 @@ class FeedbackService:
         if correction is not None and signal != "wrong":
             raise Invalid("a correction goes with the signal 'wrong'")
         draft = {"id": memory_id, "cube": cube.id, "agent": caller.agent, "signal": signal, "note": note,
-                 "correction": correction, "at": now_ms(), "target_kind": rec["kind"],
-                 "target_fact": rec["metadata"] if rec["tier"] == Tier.WORLD else None}
+                 "correction": correction, "at": now_ms(), "target_kind": rec.kind,
+                 "target_fact": rec.metadata if rec.tier == Tier.WORLD else None}
         applied = await self._ops.run(caller.agent, OpDraft(Op.FEEDBACK, cube.id, memory_id, draft))
         after = self._locate.stored(cube.id, memory_id)
         with self._read.cube(cube.id) as store:

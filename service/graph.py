@@ -25,8 +25,8 @@ class GraphService:
             for node in found["nodes"]:
                 rec = records.get(node)
                 if rec is not None:
-                    nodes.append({"id": node, "type": "memory", "tier": rec["tier"], "kind": rec["kind"],
-                                  "status": rec["status"], "content": rec["content"][:200]})
+                    nodes.append({"id": node, "type": "memory", "tier": rec.tier, "kind": rec.kind,
+                                  "status": rec.status, "content": rec.content[:200]})
                 elif store.episode(node) is not None:
                     nodes.append({"id": node, "type": "episode", "task": store.episode(node)["task"]})
                 else:
@@ -45,9 +45,9 @@ class GraphService:
             versions = [{**v, "updated_at": to_iso(v["updated_at"])} for v in store.versions(memory_id)]
             links = store.links_of(memory_id)
             feedback = [{**f, "at": to_iso(f["at"])} for f in store.feedback_of(memory_id)]
-        versions.append({"version": current["version"], "kind": current["kind"], "content": current["content"],
-                         "tags": current["tags"], "metadata": current["metadata"],
-                         "updated_at": to_iso(current["updated_at"]), "status": current["status"]})
+        versions.append({"version": current.version, "kind": current.kind, "content": current.content,
+                         "tags": current.tags, "metadata": current.metadata,
+                         "updated_at": to_iso(current.updated_at), "status": current.status})
         return {
             "id": memory_id, "cube": cube.id, "versions": versions,
             "supersedes": [l["dst"] for l in links if l["type"] == "supersedes" and l["src"] == memory_id],

@@ -110,9 +110,9 @@ def import_file(
                 continue
             # Negative seqs: an import row can never be mistaken for an intake entry.
             entries.append({"seq": -row_no, "job_id": "import", "op": "add", "cube": cube.id,
-                            "memory_id": draft["id"], "payload": encode_draft(draft)})
+                            "memory_id": draft.id, "payload": encode_draft(draft.as_dict())})
             if carried[i] is not None:
-                given[draft["id"]] = carried[i]
+                given[draft.id] = carried[i]
         totals.read += chunk.num_rows
         if not entries:
             continue

@@ -8,14 +8,15 @@ memberships; service/access.py). A cube the caller cannot read is never looked i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pipeline.access import Caller, Role
 from pipeline.errors import NotFound
+from pipeline.records import MemoryRecord
 from service.access import Access
-from storage.read_side import ReadSide
 from storage.cube.reader import CubeReader
 from storage.intake_log import IntakeLog
+from storage.read_side import ReadSide
 from storage.registry import Cube
 
 T = TypeVar("T")
@@ -54,7 +55,7 @@ class CubeLocator:
         self._access.require(caller, cube.id, need)
         return cube
 
-    def stored(self, cube_id: str, memory_id: str) -> dict[str, Any]:
+    def stored(self, cube_id: str, memory_id: str) -> MemoryRecord:
         """The memory as stored in this cube; NotFound while it is only queued."""
         with self._read.cube(cube_id) as store:
             rec = store.get(memory_id) if store is not None else None

@@ -16,16 +16,16 @@ from pipeline.access import Caller, Role
 from pipeline.errors import Conflict, Invalid, NotFound, TooLarge
 from pipeline.ids import new_job_id, new_memory_id
 from pipeline.parse import render_index_text
-from pipeline.records import Kind, Op, Tier
+from pipeline.records import Draft, Kind, Op, Tier
 from pipeline.timefmt import now_ms
 from service.access import Access
 from service.intake_ops import IntakeOps, OpDraft
 from service.locate import CubeLocator
-from storage.read_side import ReadSide
 from service.views import memory_view, pending_view
 from storage.audit_log import AuditLog
 from storage.cube.reader import CubeReader, decode_cursor
 from storage.intake_log import IntakeLog
+from storage.read_side import ReadSide
 from storage.registry import Cube
 
 # Told which cubes an agent just wrote to (the prefetcher learns from it).
@@ -153,26 +153,26 @@ class MemoryService:
         """Applies the change and answers with the new memory; a still-queued change answers 202."""
         cube = await self._writable_home(caller, memory_id, cube_id)
         current = self._locate.stored(cube.id, memory_id)
-        if changes.version is not None and changes.version != current["version"]:
-            raise Conflict(f"memory {memory_id} is at version {current['version']}, not {changes.version}")
-        merged = {
-            "content": current["content"] if changes.content is None else changes.content,
-            "kind": current["kind"] if changes.kind is None else changes.kind,
-            "tags": current["tags"] if changes.tags is None else list(changes.tags),
-            "metadata": current["metadata"] if changes.metadata is None else changes.metadata,
-        }
-        self._check(NewMemory(content=merged["content"], kind=merged["kind"]))
-        if all(merged[k] == current[k] for k in merged):
+        if changes.version is not None and changes.version != current.version:
+            raise Conflict(f"memory {memory_id} is at version {current.version}, not {changes.version}")
+        merged = replace(
+            current,
+            content=current.content if changes.content is None else changes.content,
+            kind=current.kind if changes.kind is None else changes.kind,
+            tags=current.tags if changes.tags is None else list(changes.tags),
+            metadata=current.metadata if changes.metadata is None else changes.metadata,
+        )
+        self._check(NewMemory(content=merged.content, kind=merged.kind))
+        if merged == current:
             return Accepted(memory_id, None, "done", memory_view(current), cube.id)
-        old_text = render_index_text(current["kind"], current["content"], current["metadata"])
-        new_text = render_index_text(merged["kind"], merged["content"], merged["metadata"])
-        draft = {
-            **{k: current[k] for k in ("id", "cube", "agent", "tier", "created_at", "source_ids")},
-            **merged,
-            "updated_at": now_ms(),
-            "base_version": current["version"],
-            "reembed": new_text != old_text,
-        }
+        old_text = render_index_text(current.kind, current.content, current.metadata)
+        new_text = render_index_text(merged.kind, merged.content, merged.metadata)
+        draft = Draft(
+            id=current.id, cube=current.cube, agent=current.agent, tier=current.tier, kind=merged.kind,
+            content=merged.content, created_at=current.created_at, updated_at=now_ms(), tags=merged.tags,
+            metadata=merged.metadata, source_ids=current.source_ids, base_version=current.version,
+            reembed=new_text != old_text,
+        ).as_dict()
         applied = await self._ops.run(caller.agent, OpDraft(Op.UPDATE, cube.id, memory_id, draft))
         if applied.status != "done":
             return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
@@ -191,12 +191,12 @@ class MemoryService:
         target = self._access.require(caller, to_cube, Role.WRITE)
         rec = self._locate.stored(source.id, memory_id)
         copy = NewMemory(
-            content=rec["content"],
-            kind=rec["kind"],
-            tier=rec["tier"],
-            tags=tuple(rec["tags"]),
-            metadata={**rec["metadata"], "shared_from": {"cube": source.id, "id": memory_id}},
-            created_at=rec["created_at"],
+            content=rec.content,
+            kind=rec.kind,
+            tier=rec.tier,
+            tags=tuple(rec.tags),
+            metadata={**rec.metadata, "shared_from": {"cube": source.id, "id": memory_id}},
+            created_at=rec.created_at,
             source_ids=(memory_id,),
             cube=target.id,
         )
@@ -262,22 +262,13 @@ class MemoryService:
             raise Invalid("content must not be empty")
 
     def _draft(self, agent: str, cube: str, memory_id: str, new: NewMemory) -> dict[str, Any]:
-        created = new.created_at if new.created_at is not None else now_ms()
-        return {
-            "id": memory_id,
-            "cube": cube,
-            "agent": agent,
-            "tier": new.tier,
-            "kind": new.kind,
-            "content": new.content,
-            "tags": list(dict.fromkeys(new.tags)),
-            "metadata": new.metadata,
-            "created_at": created,
-            "updated_at": now_ms(),
-            "source_ids": list(new.source_ids),
-            "episode": new.episode,
-            "tool": new.tool,
-        }
+        now = now_ms()
+        return Draft(
+            id=memory_id, cube=cube, agent=agent, tier=new.tier, kind=new.kind, content=new.content,
+            created_at=new.created_at if new.created_at is not None else now, updated_at=now,
+            tags=list(dict.fromkeys(new.tags)), metadata=new.metadata, source_ids=list(new.source_ids),
+            episode=new.episode, tool=new.tool,
+        ).as_dict()
 
     def _check_episode(self, cube: str, episode: str | None) -> None:
         """A trace may only name an episode of its cube that exists (stored, or accepted and queued)."""

@@ -53,9 +53,9 @@ class SkillService:
     def _skill(self, caller: Caller, skill_id: str, version: int | None, cube_id: str | None) -> tuple[Cube, Skill]:
         def probe(cube: Cube, store: CubeReader | None) -> Skill | None:
             current = store.get(skill_id) if store is not None else None
-            if current is None or current["tier"] != "skill":
+            if current is None or current.tier != "skill":
                 return None
-            data = store.skill_version(skill_id, version if version is not None else current["version"])
+            data = store.skill_version(skill_id, version if version is not None else current.version)
             if data is None:
                 raise NotFound(f"skill {skill_id} has no version {version}")
             return Skill.from_dict(data)

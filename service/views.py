@@ -1,60 +1,29 @@
-"""How stored records are shown to clients (the JSON shape of a memory)."""
+"""How stored records are shown to clients (the JSON shape of a memory), derived from the record type."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pipeline.parse import decode_draft
+from pipeline.records import Draft, MemoryRecord
 from pipeline.timefmt import to_iso
 
+TIME_FIELDS = ("created_at", "updated_at", "valid_from", "valid_to")
+HIDDEN_FIELDS = ("content_hash",)  # identity for dedupe, not part of a memory's view
 
-def memory_view(rec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": rec["id"],
-        "cube": rec["cube"],
-        "agent": rec["agent"],
-        "tier": rec["tier"],
-        "kind": rec["kind"],
-        "content": rec["content"],
-        "tags": rec["tags"],
-        "metadata": rec["metadata"],
-        "created_at": to_iso(rec["created_at"]),
-        "updated_at": to_iso(rec["updated_at"]),
-        "version": rec["version"],
-        "status": rec["status"],
-        "duplicate_of": rec["duplicate_of"],
-        "source_ids": rec["source_ids"],
-        "tokens": rec["tokens"],
-        "episode": rec.get("episode"),
-        "tool": rec.get("tool"),
-        "feedback": rec.get("feedback", 0),
-        "valid_from": to_iso(rec["valid_from"]) if rec.get("valid_from") is not None else None,
-        "valid_to": to_iso(rec["valid_to"]) if rec.get("valid_to") is not None else None,
-    }
+
+def memory_view(rec: MemoryRecord) -> dict[str, Any]:
+    view = rec.as_dict()
+    for name in HIDDEN_FIELDS:
+        del view[name]
+    for name in TIME_FIELDS:
+        view[name] = to_iso(view[name]) if view[name] is not None else None
+    return view
 
 
 def pending_view(payload: bytes) -> dict[str, Any]:
     """An accepted add the pipeline has not finished yet, shown from its draft."""
-    draft = decode_draft(payload)
-    return {
-        "id": draft["id"],
-        "cube": draft["cube"],
-        "agent": draft["agent"],
-        "tier": draft["tier"],
-        "kind": draft["kind"],
-        "content": draft["content"],
-        "tags": draft.get("tags") or [],
-        "metadata": draft.get("metadata") or {},
-        "created_at": to_iso(draft["created_at"]),
-        "updated_at": to_iso(draft.get("updated_at") or draft["created_at"]),
-        "version": 0,
-        "status": "pending",
-        "duplicate_of": None,
-        "source_ids": draft.get("source_ids") or [],
-        "tokens": None,
-        "episode": draft.get("episode"),
-        "tool": draft.get("tool"),
-        "feedback": 0,
-        "valid_from": None,
-        "valid_to": None,
-    }
+    draft = Draft.from_dict(decode_draft(payload))
+    # Not stored yet: no version and no token count; what it will first be indexed as, unknown.
+    return memory_view(replace(draft.as_record(), version=0, status="pending", tokens=None))

@@ -9,7 +9,7 @@ from storage.cube.reader import CubeReader
 
 
 def _traces(store: CubeReader, episode_id: str) -> list[EpisodeTrace]:
-    return [trace_from(r["id"], r["kind"], r["content"], r["tool"], r["metadata"], r["created_at"])
+    return [trace_from(r.id, r.kind, r.content, r.tool, r.metadata, r.created_at)
             for r in store.episode_traces(episode_id)]
 
 

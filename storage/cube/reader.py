@@ -175,18 +175,13 @@ class CubeReader:
     ) -> ListPage:
         """Newest first; fetches one extra row to know whether a next page exists."""
         where, args = [], []
-        if tier is not None:
-            where.append("tier = ?")
-            args.append(tier)
+        for column, value in (("tier", tier), ("kind", kind), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
         if tag is not None:
             where.append("id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)")
             args.append(tag)
-        if kind is not None:
-            where.append("kind = ?")
-            args.append(kind)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
         if cursor is not None:
             created_at, memory_id = decode_cursor(cursor)
             where.append("(created_at < ? OR (created_at = ? AND id < ?))")

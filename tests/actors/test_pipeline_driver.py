@@ -65,7 +65,7 @@ def test_entries_flow_through_every_stage_into_all_three_stores(ray_pipeline, tm
     assert intake.job("job-flow").status == "done"
     paths = DataPaths(settings.data_dir)
     store = CubeReader(paths.cube_db(CUBE))
-    assert store.get("flow-dup")["status"] == "duplicate" and store.get("flow-dup")["duplicate_of"] == "flow-0"
+    assert (store.get("flow-dup").status, store.get("flow-dup").duplicate_of) == ("duplicate", "flow-0")
     lexical = LexicalReader(paths.lexical_dir("s0"))
     assert [i for _, i, _ in lexical.search("kite flew 17 metres", [CUBE], 1)] == ["flow-17"]
     vectors = VectorShard(paths.vectors_dir("s0"), 384, create=False)
@@ -90,7 +90,7 @@ def test_a_killed_write_actor_loses_nothing_and_duplicates_nothing(ray_pipeline,
     assert recorder.failed == []
     assert intake.job("job-kill").done == 120 and intake.pending_count() == 0
     store = CubeReader(DataPaths(settings.data_dir).cube_db(CUBE))
-    stored = [r["id"] for r in store.list(limit=1000, status=None).items if r["id"].startswith("kill-")]
+    stored = [r.id for r in store.list(limit=1000, status=None).items if r.id.startswith("kill-")]
     assert sorted(stored) == sorted(i for i, _ in items)
     lexical = LexicalReader(DataPaths(settings.data_dir).lexical_dir("s0"))
     assert [i for _, i, _ in lexical.search("kill test memory 119 topic 833", [CUBE], 1)] == ["kill-119"]

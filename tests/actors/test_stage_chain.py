@@ -78,8 +78,8 @@ def test_a_closing_episode_is_summarized_and_embedded_with_no_actor_waiting_on_a
     # The close's task vector (first embed pass) is stored with the episode, for grouping after a restart.
     assert float(episode["task_vector"] @ encoder.encode([TASK])[0]) > 0.999
     # The summary crystallize made got its vector from the second embed pass.
-    assert summary is not None and summary["kind"] == "summary"
-    assert float(vectors["summary-ep-chain"] @ encoder.encode([summary["content"]])[0]) > 0.999
+    assert summary is not None and summary.kind == "summary"
+    assert float(vectors["summary-ep-chain"] @ encoder.encode([summary.content])[0]) > 0.999
 
 
 def test_the_reindex_route_stores_fresh_vectors_for_stored_rows(ray_pipeline):

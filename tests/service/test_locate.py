@@ -46,7 +46,7 @@ def test_a_memory_still_in_the_intake_log_is_found_in_its_cube(runtime: Runtime)
     finally:
         runtime.driver.resume()
     run(runtime.ops.settle(own.id, "loc-q-1"))
-    assert runtime.locate.stored(own.id, "loc-q-1")["content"] == "queued while the pipeline is paused"
+    assert runtime.locate.stored(own.id, "loc-q-1").content == "queued while the pipeline is paused"
 
 
 def test_a_cube_the_caller_cannot_read_is_refused_as_if_it_did_not_exist(runtime: Runtime, shared: str):
@@ -71,4 +71,4 @@ def test_a_reader_finds_a_memory_it_may_not_change(runtime: Runtime, shared: str
         runtime.locate.target(READER, "loc-kb-1", None, Role.WRITE)
     with pytest.raises(Forbidden):
         run(runtime.memories.delete(READER, "loc-kb-1"))
-    assert runtime.locate.stored(shared, "loc-kb-1")["status"] == "active"  # the refused delete changed nothing
+    assert runtime.locate.stored(shared, "loc-kb-1").status == "active"  # the refused delete changed nothing
