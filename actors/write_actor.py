@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from pipeline.context import ContextWindow, affected, contexts
 from pipeline.records import IndexRow, Status
-from pipeline.write_plan import plan_writes, split_index_rows, vectors_of
 from pipeline.write_decisions import WritePolicy
+from pipeline.write_plan import plan_writes, split_index_rows, vectors_of
 from storage.cube.writer import CubeWriter
 from storage.lexical_index import LexicalWriter
 from storage.paths import DataPaths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ class MemoryRecord:
     valid_to: int | None = _col(pa.int64(), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
 
 @dataclass(slots=True, eq=False)  # compared by identity: it holds a numpy vector
@@ -138,7 +139,7 @@ class IndexRow:
     context: str | None = None  # the text with its neighbouring turns (BM25), set by the writer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Draft:
     """A memory body as a client's write (or a derived memory) puts it in the intake log."""
 
@@ -165,7 +166,7 @@ class Draft:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def as_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = plain(self)
         if self.base_version is None:  # adds carry neither key, as they always have
             del out["base_version"], out["reembed"]
         return out
@@ -205,7 +206,7 @@ class PipelineRow:
     error: str | None = _col(pa.string(), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
 
 @dataclass(slots=True)
@@ -219,11 +220,25 @@ class DedupeColumns:
     near_duplicate_score: float | None = _col(pa.float32(), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
 
 def column_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+_GETTERS: dict[type, tuple[tuple[str, ...], attrgetter]] = {}
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """A record's fields as a dict. Runs per row on the write path, so each class's names and
+    getter are computed once (dataclasses.asdict and fields() cost several times more)."""
+    cls = type(obj)
+    got = _GETTERS.get(cls)
+    if got is None:
+        names = column_names(cls)
+        got = _GETTERS[cls] = (names, attrgetter(*names))
+    return dict(zip(got[0], got[1](obj)))
 
 
 def json_columns(cls: type) -> frozenset[str]:

@@ -30,6 +30,7 @@ CHANGES_KEPT = 200_000  # caches further behind than this reload from scratch
 # A record's columns (feedback starts at its default) plus what only the file keeps.
 _INSERT_COLUMNS = (*(n for n in column_names(MemoryRecord) if n != "feedback"),
                    "index_text", "embedding", "embed_model", "intake_seq")
+_AT = {name: i for i, name in enumerate(_INSERT_COLUMNS)}
 _INSERT = (f"INSERT INTO memories({', '.join(_INSERT_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 
@@ -114,13 +115,15 @@ class CubeWriter(CubeReader):
             return
         status = self._policy.add_status(row)
         vector = row.get("vector")
-        values = {
-            **{name: row.get(name) for name in _INSERT_COLUMNS},
-            "tags": json_text(row["tags"]), "version": row.get("version") or 1, "status": status,
-            "source_ids": json_text(row["source_ids"]), "embedding": blob(vector),
-            "embed_model": embed_model if vector is not None else None, "intake_seq": row["seq"],
-        }
-        self._conn.execute(_INSERT, tuple(values[name] for name in _INSERT_COLUMNS))
+        values = [row.get(name) for name in _INSERT_COLUMNS]  # per row: a list and fixed slots, no dicts
+        values[_AT["tags"]] = json_text(row["tags"])
+        values[_AT["version"]] = row.get("version") or 1
+        values[_AT["status"]] = status
+        values[_AT["source_ids"]] = json_text(row["source_ids"])
+        values[_AT["embedding"]] = blob(vector)
+        values[_AT["embed_model"]] = embed_model if vector is not None else None
+        values[_AT["intake_seq"]] = row["seq"]
+        self._conn.execute(_INSERT, values)
         self._set_tags(row["id"], row["tags"])
         at = row["updated_at"]
         if row.get("episode"):
