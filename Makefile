@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench bench-tools bench-locomo bench-load lock clean
+.PHONY: serve test system-deps ui-assets bench bench-tools bench-locomo bench-load lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml requirements.lock
 serve: $(STAMP)
 	$(BIN)/memos serve
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
+
+# Debian's chromium, which the browser tests (tests/web/) drive; needs root, as on CI. Quick when present.
+system-deps:
+	test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# Re-vendor the UI's browser libraries from the npm registry (versions pinned in api/web/vendor_assets.py).
+ui-assets: $(STAMP)
+	$(BIN)/python -m api.web.vendor_assets
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ingest --out benchmarks/out/ingest.json

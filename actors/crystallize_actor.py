@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from actors.stage_timing import timed
 from pipeline.crystallize.config import CrystallizeConfig
 from pipeline.crystallize_stage import DERIVING_OPS, EpisodeBook, crystallize_rows, with_derived
 from pipeline.encoder import TokenCounter
@@ -51,6 +52,9 @@ class CrystallizeStage:
         return book
 
     def crystallize(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return timed("crystallize", batch, self._crystallize)
+
+    def _crystallize(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         ops = batch["op"].to_pylist()
         episodes = batch["episode"].to_pylist()
         if not any(op in DERIVING_OPS for op in ops) and not any(episodes):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from actors.stage_timing import timed
 from pipeline.dedupe import dedupe_batch
 from storage.dedupe_index import DedupeIndex
 from storage.paths import DataPaths
@@ -20,6 +21,9 @@ class DedupeStage:
         return True
 
     def dedupe(self, batch: pa.RecordBatch, near: bool = True) -> pa.RecordBatch:
+        return timed("dedupe", batch, lambda b: self._dedupe(b, near))
+
+    def _dedupe(self, batch: pa.RecordBatch, near: bool) -> pa.RecordBatch:
         out, changes = dedupe_batch(batch, self._index, self._threshold if near else None)
         self._index.apply(changes)
         return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from actors.stage_timing import missing_vectors, ran, timed
 from pipeline.embed import embed_batch, embed_stored
 from pipeline.encoder import load_encoder
 
@@ -26,7 +27,9 @@ class EmbedStage:
 
     def embed(self, batch: pa.RecordBatch, given: Mapping[str, Sequence[float]] | None = None) -> pa.RecordBatch:
         """Vectors for the rows that need one and have none; `given` are an import file's own."""
-        return embed_batch(batch, self._encoder, given)
+        stage = "embed_derived" if ran(batch, "embed") else "embed"  # the chain's second pass through this pool
+        return timed(stage, batch, lambda b: embed_batch(b, self._encoder, given),
+                     embedded=lambda b, out: missing_vectors(b) - missing_vectors(out))
 
     def embed_stored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Fresh vectors for rows a reindex read back from a cube file."""

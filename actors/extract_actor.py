@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import httpx
 import pyarrow as pa
 
+from actors.stage_timing import timed
 from pipeline.encoder import TokenCounter
 from pipeline.llm_facts import build_messages, merge, parse_answer
 from pipeline.world_facts.extract import extract_facts, load_fact_extractor
@@ -53,8 +54,8 @@ class ExtractStage:
 
     def extract(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self._nlp is None:
-            return batch
-        return extract_batch(batch, self._facts, self._count)
+            return timed("extract", batch, lambda b: b)
+        return timed("extract", batch, lambda b: extract_batch(b, self._facts, self._count))
 
     def _facts(self, traces: Sequence[TraceText]) -> list[list[WorldFact]]:
         found = extract_facts(self._nlp, traces)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from actors.stage_timing import timed
 from pipeline.encoder import TokenCounter
 from pipeline.parse import parse_batch
 
@@ -16,4 +17,4 @@ class ParseStage:
         return True
 
     def parse(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        return parse_batch(batch, self._count)
+        return timed("parse", batch, lambda b: parse_batch(b, self._count))

@@ -27,11 +27,14 @@ import ray
 from ray.exceptions import RayActorError, RayTaskError
 
 from actors.stage_chain import StageChain
+from actors.stage_timing import StageTiming
+from storage.disk_space import is_disk_full
 from storage.intake_log import Failure, IntakeLog
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+DISK_FULL_PAUSE_S = 1.0  # between tries while the data directory's disk is full
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Completion:
     done: list[int]
     failed: list[int]
     cubes: list[str]
+    stages: tuple[StageTiming, ...] = ()  # each stage's rows and seconds on the batch (for metrics)
 
 
 class CompletionListener(Protocol):
@@ -223,7 +227,8 @@ class PipelineDriver:
         for seq in out["done"]:
             self._retry.attempts.pop(seq, None)
         self.batches_done += 1
-        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"]))
+        stages = tuple(StageTiming(*t) for t in out.get("stages", ()))
+        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"], stages))
         return True
 
     # --- recovery ----------------------------------------------------------------------------
@@ -232,12 +237,18 @@ class PipelineDriver:
         """Settle what is in flight, then go back to the oldest failed entry and retry from there."""
         failed = failed + self._settle_all()
         give_up: list[_Flight] = []
+        disk_full = False
         for flight in failed:
             app_error = isinstance(flight.error, RayTaskError) and not isinstance(flight.error, RayActorError)
             log.warning("batch of %d on %s failed (%s); retrying", flight.batch.num_rows, flight.shard,
                         type(flight.error).__name__)
             if not app_error:
                 continue  # an actor died: Ray restarts it, and the same entries go again
+            if is_disk_full(flight.error):
+                # No fault of these entries: counting it would mark acknowledged writes failed (lost) once
+                # the disk had been full for three tries. They stay pending and go again once space frees.
+                disk_full = True
+                continue
             for seq in flight.seqs:
                 self._retry.attempts[seq] = self._retry.attempts.get(seq, 0) + 1
             if flight.batch.num_rows == 1 and self._retry.attempts[flight.seqs[0]] >= MAX_ATTEMPTS:
@@ -254,6 +265,9 @@ class PipelineDriver:
             self._chain.reset(shard)
         if any(not isinstance(f.error, RayTaskError) for f in failed):
             time.sleep(1.0)  # give Ray a moment to restart the actor
+        elif disk_full:
+            log.error("the data directory's disk is full; pending writes wait in the intake log")
+            time.sleep(DISK_FULL_PAUSE_S)
         with self._cv:
             self._cursor = min(min(f.seqs) for f in failed) - 1
             self._recovering = False

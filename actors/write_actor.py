@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from actors.stage_timing import timing_rows
 from pipeline.context import ContextWindow, affected, contexts
 from pipeline.records import IndexRow, Status
 from pipeline.write_decisions import WritePolicy
@@ -52,7 +54,14 @@ class ShardWriter:
         return store
 
     def write(self, batch: pa.RecordBatch) -> dict[str, Any]:
-        """SQLite first (the truth), then Lance and tantivy; a crash between them is healed by replay."""
+        """SQLite first (the truth), then Lance and tantivy; a crash between them is healed by replay.
+
+        The answer carries every stage's timing on the batch (`stages`, actors/stage_timing.py)."""
+        start = time.perf_counter()
+        answer = self._write(batch.replace_schema_metadata(None))
+        return {**answer, "stages": timing_rows(batch, "write", time.perf_counter() - start)}
+
+    def _write(self, batch: pa.RecordBatch) -> dict[str, Any]:
         done: list[int] = []
         failed: list[tuple[int, str, str]] = []
         upserts: list[IndexRow] = []

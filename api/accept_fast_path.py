@@ -10,7 +10,9 @@ validation errors, its docs, `?wait=true`, first-time API keys.
 
 It decides nothing of its own: the accept route's path comes from the route itself (api/app.py
 asks the app for it), api/deps.py says whether the server serves and who calls,
-api/memory_input.py what the write is and which status answers it, api/errors.py reads the body.
+api/memory_input.py what the write is and which status answers it, api/errors.py reads the body,
+and pipeline/input_bounds.py parses it, the same function every route's body goes through
+(api/json_route.py): a body the route would refuse is never taken here, only handed on.
 
 It sits inside Starlette's error layer (a failure here is the usual JSON 500) and outside
 BodyLimit, which it never needs: it only takes bodies whose declared length is within the limit.
@@ -22,16 +24,20 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import caller_headers, first_headers, serving
+from api.deps import caller_headers, first_headers, note_agent, repeated_identity, serving
 from api.errors import memos_error_response, read_body, replaying, too_large_response
 from api.memory_input import accept_status, new_memory
 from api.schemas import MemoryIn
 from pipeline.errors import MemosError
+from pipeline.input_bounds import parse_json_body
 from service.runtime import Runtime
 
-JSON_TYPES = (b"application/json", b"")  # others FastAPI parses as JSON (application/*+json) go to the route
+# Others FastAPI parses as JSON (application/*+json) go to the route; so does a body with no type,
+# which the route refuses (FastAPI's strict content type): the two once disagreed on it (issue 13).
+JSON_TYPES = (b"application/json",)
 
 
 class AcceptFastPath:
@@ -44,7 +50,10 @@ class AcceptFastPath:
         if headers is None or rt is None:  # while starting or stopping, the route says so (503)
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive, self.max_bytes)
+        try:
+            body = await read_body(receive, self.max_bytes)
+        except ClientDisconnect:
+            return  # cut off before its declared length: nothing is stored, and nobody is left to answer
         if body is None:  # more than it declared; the server's parser normally stops that first
             await too_large_response(self.max_bytes)(scope, receive, send)
             return
@@ -55,6 +64,7 @@ class AcceptFastPath:
             return
         try:
             caller = rt.auth.known_caller(*caller_headers(headers))
+            note_agent(scope, caller)
             accepted = None if caller is None else await rt.memories.add(caller, new_memory(memory), False)
         except MemosError as exc:
             await memos_error_response(exc)(scope, receive, send)
@@ -68,6 +78,8 @@ class AcceptFastPath:
         """The request's headers when this layer may answer it, else None."""
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST" or scope["query_string"]:
             return None
+        if repeated_identity(scope) is not None:  # the route refuses two identities
+            return None
         headers = first_headers(scope)
         declared = headers.get(b"content-length", b"")
         content_type = headers.get(b"content-type", b"").partition(b";")[0].strip().lower()
@@ -77,9 +89,10 @@ class AcceptFastPath:
 
 
 def _parse(body: bytes) -> MemoryIn | None:
+    """The write, parsed and held to the same bounds as on the route; None lets the route say what is wrong."""
     try:
-        return MemoryIn.model_validate(orjson.loads(body))
-    except (orjson.JSONDecodeError, ValidationError, ValueError, TypeError):
+        return MemoryIn.model_validate(parse_json_body(body))
+    except (MemosError, ValidationError, ValueError, TypeError):
         return None
 
 

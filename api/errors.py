@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.errors import MemosError
+from storage.disk_space import full_disk, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,7 @@ HTTP_CODES = {
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
+    507: "insufficient_storage",
 }
 
 
@@ -52,9 +57,10 @@ async def _memos_error(_: Request, exc: MemosError) -> JSONResponse:
 
 
 def _is_json_type(content_type: str) -> bool:
-    """What FastAPI parses as a JSON body: no Content-Type, application/json or application/*+json."""
+    """What FastAPI parses as a JSON body: application/json or application/*+json (a body with no
+    Content-Type is not parsed: FastAPI's strict content type)."""
     media = content_type.partition(";")[0].strip().lower()
-    return media in ("", "application/json") or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -67,19 +73,55 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         if not _is_json_type(content_type):
             # A form post is refused here on purpose (no cross-site form can write to a keyless loopback
             # server); the message says what a client such as `curl -d` left out.
+            sent = repr(content_type[:100]) if content_type else "none"
             return error_response(400, "malformed_request", "the body must be a JSON object sent with "
-                                  f"'Content-Type: application/json' (this request sent {content_type[:100]!r})")
+                                  f"'Content-Type: application/json' (this request sent {sent})")
         return error_response(400, "malformed_request", "the body must be a JSON object")
     return error_response(422, "invalid", _describe(errors))
 
 
-async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    cause = exc.__cause__
+    if isinstance(cause, MemosError):  # FastAPI wraps what the body parser (api/json_route.py) raised
+        return memos_error_response(cause)
+    if exc.status_code == 400 and cause is not None:  # the body could not be read at all
+        return error_response(400, "malformed_request", "the body could not be read")
     code = HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message)
+    response = error_response(exc.status_code, code, message)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path; the path has more.
+        response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+    elif exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Scope) -> list[str]:
+    """The methods of this request's path (RFC 9110: a 405 lists them).
+
+    A path the OpenAPI describes gets the methods it states for it, from its most specific template:
+    `/v1/memories/batch` is also `/v1/memories/{memory_id}` (a memory may be called "batch"), but it
+    is the batch path a client asking about it means. Any other path asks the routes one method at
+    a time, so included routers answer by their own rules.
+    """
+    paths = app.openapi().get("paths", {}) if hasattr(app, "openapi") else {}
+    matching = [t for t in paths if re.fullmatch("[^/]+".join(map(re.escape, re.split(r"\{[^}]+\}", t))), scope["path"])]
+    if matching:
+        fewest = min(t.count("{") for t in matching)
+        declared = {m.upper() for t in matching if t.count("{") == fewest for m in paths[t]}
+        return [m for m in METHODS if m in declared]
+    routes = getattr(app, "routes", ())
+    return [m for m in METHODS if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):  # a store that met a full disk without saying so itself
+        log.error("disk full: %s", exc)
+        return memos_error_response(full_disk(type(exc).__name__))
     log.exception("unhandled error")
     return error_response(500, "internal", "the server failed to handle this request; see its log")
 
@@ -106,11 +148,17 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 async def read_body(receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole request body, or None as soon as it passes max_bytes (the rest is left unread)."""
+    """The whole request body, or None as soon as it passes max_bytes (the rest is left unread).
+
+    A client that goes away first raises ClientDisconnect: what arrived of its body is never handed
+    on as if whole (issue 13: the fast path stored a cut-off upload that no answer was sent for).
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
         if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))
@@ -130,24 +178,36 @@ class BodyLimit:
     """Refuses bodies over the limit with 413 before the app parses them.
 
     A declared Content-Length is checked up front; a chunked body is read here, up to the limit,
-    and handed on whole.
+    and handed on whole. A path in `streamed` (an upload the route spools to disk and counts
+    itself, `POST /v1/import`) has its own limit, checked here only when the length is declared.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: dict[str, int] | None = None) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.streamed = streamed or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
+        own_limit = self.streamed.get(scope.get("path", ""))
+        if own_limit is not None and (declared is None or (declared.isdigit() and int(declared) <= own_limit)):
+            await self.app(scope, receive, send)
+            return
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await too_large_response(self.max_bytes)(scope, receive, send)
+            if not declared.isdigit():  # the HTTP parser normally refuses these first (api/http_protocol.py)
+                await error_response(400, "malformed_request", "Content-Length must be a number of bytes")(
+                    scope, receive, send)
+            elif int(declared) > (own_limit or self.max_bytes):
+                await too_large_response(own_limit or self.max_bytes)(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
-        body = await read_body(receive, self.max_bytes)
+        try:
+            body = await read_body(receive, self.max_bytes)
+        except ClientDisconnect:
+            return  # nobody is left to answer, and a part of a body is never passed on
         if body is None:
             await too_large_response(self.max_bytes)(scope, receive, send)
             return

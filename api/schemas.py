@@ -6,24 +6,84 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, StrictBool, StringConstraints, WithJsonSchema,
+    create_model, model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from pipeline.errors import Invalid
-from pipeline.ids import MEMORY_ID
+from pipeline.ids import AGENT_ID, CUBE_ID, MEMORY_ID
+from pipeline.input_bounds import JSON_INT_MAX, JSON_INT_MIN, MAX_JSON_DEPTH, TIME_PATTERN, TIME_RULE, parse_time
 from pipeline.records import CLIENT_KINDS, Kind, MemoryRecord
 from pipeline.timefmt import to_ms
+from service.links import LINK_TYPE
 from service.views import HIDDEN_FIELDS, TIME_FIELDS
 
 ClientKind = Literal[tuple(k.value for k in CLIENT_KINDS)]  # type: ignore[valid-type]
 TierName = Literal["trace", "world", "skill"]
 
+# Every rule the server holds a value to is stated here, so the OpenAPI says exactly what is
+# refused (issue 13: schemathesis found 1,087 schema-valid requests refused). Patterns are written
+# in the subset that Python, ECMA-262 (the OpenAPI's regex dialect) and Rust (pydantic) read alike.
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
-# Any string up to this length reaches the service, which answers a malformed cube id with 422
-# and an unknown or unreadable one with 404.
-CubeId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-AgentId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-MemoryId = Annotated[str, StringConstraints(pattern=f"^{MEMORY_ID.pattern}$")]
-Content = Annotated[str, StringConstraints(min_length=1)]
+CUBE_ID_PATTERN = f"^(?:{CUBE_ID.pattern})$"
+AGENT_ID_PATTERN = f"^{AGENT_ID.pattern}$"
+MEMORY_ID_PATTERN = f"^{MEMORY_ID.pattern}$"
+LINK_TYPE_PATTERN = f"^{LINK_TYPE.pattern}$"
+CubeId = Annotated[str, StringConstraints(pattern=CUBE_ID_PATTERN)]
+AgentId = Annotated[str, StringConstraints(pattern=AGENT_ID_PATTERN)]
+MemoryId = Annotated[str, StringConstraints(pattern=MEMORY_ID_PATTERN)]
+# At least one character that str.strip() keeps: the service refuses content that is only whitespace.
+NOT_ONLY_SPACE = "[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Content = Annotated[str, StringConstraints(min_length=1, pattern=NOT_ONLY_SPACE)]
+
+# Free JSON (metadata, tool arguments, skill parameters): parsed and bounded by
+# pipeline/input_bounds.py before any model sees it; the schema says the same (api/openapi_contract.py
+# defines JsonValue: numbers within 64 bits, at most MAX_JSON_DEPTH levels in the whole body).
+# A marker api/openapi_contract.py replaces with a $ref to its JsonValue schema (pydantic would
+# try to resolve a $ref among its own models).
+JSON_VALUE_REF = {"x-memos-json-value": True}
+_FREE_RULE = (f"Free JSON: numbers within {JSON_INT_MIN}..{JSON_INT_MAX}, no lone surrogates, and the whole body "
+              f"nested at most {MAX_JSON_DEPTH} levels.")
+FreeObject = Annotated[dict[str, Any], WithJsonSchema(
+    {"type": "object", "additionalProperties": JSON_VALUE_REF, "description": _FREE_RULE})]
+FreeValue = Annotated[Any, WithJsonSchema({**JSON_VALUE_REF})]
+
+
+def _json_number(value: Any) -> Any:
+    # JSON's numbers, as JSON Schema reads them: 5.0 is an integer, true and "5" are not numbers
+    # (pydantic's lax mode takes all three).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("number_type", "Input should be a JSON number")
+    return value
+
+
+def integer(ge: int, le: int) -> Any:
+    """An integer field within [ge, le] (the bounds set on the type, so the OpenAPI states them on a nullable one)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_number)]  # this order: see the schema
+
+
+def number(le: float, ge: float | None = None, gt: float | None = None) -> Any:
+    return Annotated[float, Field(ge=ge, gt=gt, le=le), BeforeValidator(_json_number)]
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):  # built in code, not sent by a client
+        to_ms(value)
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("time_type", "a time must be a string: {rule}", {"rule": TIME_RULE})
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise PydanticCustomError("time", "{reason}", {"reason": str(exc)}) from None
+
+
+# One rule for every client time, the same on the fast path and the route (it was the
+# accepted year-0 and year-10000 times that broke whole cubes).
+Time = Annotated[datetime, PlainValidator(_time), WithJsonSchema(
+    {"type": "string", "format": "date-time", "pattern": TIME_PATTERN, "description": f"Must be {TIME_RULE}."})]
 
 
 class Strict(BaseModel):
@@ -32,19 +92,39 @@ class Strict(BaseModel):
 
 class ToolIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    result: Any = None
+    arguments: FreeObject = Field(default_factory=dict)
+    result: FreeValue = None
     status: Annotated[str, StringConstraints(max_length=64)] | None = None
-    duration_ms: int | None = Field(default=None, ge=0)
+    duration_ms: integer(0, JSON_INT_MAX) | None = None
+
+
+def _content_or_tool(schema: dict[str, Any]) -> None:
+    # `content` may be left out of a tool call (it defaults to "called <name>"), so the schema says
+    # "content, or a tool object" rather than that content is always required.
+    required = [name for name in schema.pop("required", []) if name != "content"]
+    if required:
+        schema["required"] = required
+    schema["anyOf"] = [{"required": ["content"]}, {"required": ["tool"], "properties": {"tool": {"type": "object"}}}]
+
+
+def _one_change(schema: dict[str, Any]) -> None:
+    types = {"content": "string", "kind": "string", "tags": "array", "metadata": "object"}
+    schema["anyOf"] = [{"required": [name], "properties": {name: {"type": kind}}} for name, kind in types.items()]
+
+
+def _correction_needs_wrong(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"properties": {"signal": {"const": "wrong"}}}, {"properties": {"correction": {"type": "null"}}}]
 
 
 class MemoryIn(Strict):
-    content: Content = Field(description="The memory's Markdown body (for a tool call, default: the call as text).")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_content_or_tool)
+
+    content: Content = Field(description="The memory's Markdown body (left out of a tool call: the call as text).")
     kind: ClientKind = Field(default=Kind.NOTE.value, description="Default `tool_call` when `tool` is given.")
     tags: list[Tag] = Field(default_factory=list, max_length=64)
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON; `speaker` or `role` is indexed.")
+    metadata: FreeObject = Field(default_factory=dict, description="Free JSON; `speaker` or `role` is indexed.")
     id: MemoryId | None = Field(default=None, description="Client-chosen id; repeating it is a no-op.")
-    created_at: datetime | None = Field(default=None, description="When it happened (default: now).")
+    created_at: Time | None = Field(default=None, description="When it happened (default: now).")
     source_ids: list[MemoryId] = Field(default_factory=list, max_length=100)
     cube: CubeId | None = Field(default=None, description="Target cube (you need write); default: your own.")
     episode: MemoryId | None = Field(default=None, description="The open episode this trace belongs to.")
@@ -55,22 +135,26 @@ class MemoryIn(Strict):
     def _tool_call_defaults(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("tool"), dict):
             data = {"kind": Kind.TOOL_CALL.value, **data}
-            if not data.get("content") and isinstance(data["tool"].get("name"), str):
+            if "content" not in data and isinstance(data["tool"].get("name"), str):  # left out, not sent empty
                 data["content"] = f"called {data['tool']['name']}"
         return data
 
 
 class BatchIn(Strict):
-    items: list[MemoryIn] = Field(max_length=100_000)
+    # maxItems in the OpenAPI is the server's max_batch_items (api/openapi_contract.py); over it is a 413
+    items: list[MemoryIn] = Field(min_length=1, max_length=100_000)
     cube: CubeId | None = Field(default=None, description="Default target cube for items that name none.")
 
 
 class MemoryPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_change)
+
     content: Content | None = None
     kind: ClientKind | None = None
     tags: list[Tag] | None = Field(default=None, max_length=64)
-    metadata: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1, description="Fail with 409 unless this is the stored version.")
+    metadata: FreeObject | None = None
+    version: integer(1, JSON_INT_MAX) | None = Field(
+        default=None, description="Fail with 409 unless this is the stored version.")
 
     @model_validator(mode="after")
     def _something(self) -> "MemoryPatch":
@@ -83,27 +167,29 @@ class RankingIn(Strict):
     """Per-request ranking overrides (for ablations and debugging); omitted fields use the server's."""
 
     channels: list[Literal["bm25", "vector"]] | None = Field(default=None, min_length=1)
-    rrf_k: int | None = Field(default=None, ge=1, le=1000)
-    bm25_weight: float | None = Field(default=None, ge=0, le=100)
-    vector_weight: float | None = Field(default=None, ge=0, le=100)
-    context: bool | None = Field(default=None, description="BM25 also matches neighbouring turns.")
-    content_boost: float | None = Field(default=None, ge=0, le=100)
-    recency_half_life_days: float | None = Field(default=None, gt=0, description="Boost newer memories.")
-    mmr_lambda: float | None = Field(default=None, ge=0, le=1, description="Diversify results (1: relevance only).")
+    rrf_k: integer(1, 1000) | None = None
+    bm25_weight: number(100, ge=0) | None = None
+    vector_weight: number(100, ge=0) | None = None
+    context: StrictBool | None = Field(default=None, description="BM25 also matches neighbouring turns.")
+    content_boost: number(100, ge=0) | None = None
+    recency_half_life_days: number(JSON_INT_MAX, gt=0) | None = Field(default=None, description="Boost newer memories.")
+    mmr_lambda: number(1, ge=0) | None = Field(default=None, description="Diversify results (1: relevance only).")
 
 
 class SearchIn(Strict):
     query: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    top_k: int = Field(10, ge=1, le=100)
+    top_k: integer(1, 100) = 10
     tags: list[Tag] | None = Field(default=None, max_length=64)
     kinds: list[Kind] | None = None
     tiers: list[TierName] | None = Field(default=None, description="Only these tiers (default: all).")
-    collapse: bool = Field(True, description="Fold near duplicates into the result they repeat.")
-    since: datetime | None = Field(default=None, description="Only memories created at or after this time.")
-    until: datetime | None = Field(default=None, description="Only memories created before this time.")
-    max_memories: int | None = Field(default=None, ge=1, le=100, description="Return at most this many.")
-    max_tokens: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="Return only as many memories as fit in this many tokens."
+    collapse: StrictBool = Field(True, description="Fold near duplicates into the result they repeat.")
+    since: Time | None = Field(default=None, description="Only memories created at or after this time.")
+    until: Time | None = Field(
+        default=None, description="Only memories created before this time; must be later than `since` (else 422)."
+    )
+    max_memories: integer(1, 100) | None = Field(default=None, description="Return at most this many.")
+    max_tokens: integer(1, 1_000_000) | None = Field(
+        default=None, description="Return only as many memories as fit in this many tokens."
     )
     ranking: RankingIn | None = None
     cubes: list[CubeId] | None = Field(
@@ -317,23 +403,33 @@ class EpisodeOut(BaseModel):
 
 
 class FeedbackIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_correction_needs_wrong)
+
     memory_id: MemoryId
     signal: Literal["useful", "not_useful", "wrong", "outdated"]
-    correction: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    correction: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = Field(
+        default=None, description="Only with the signal `wrong`: what is true instead.")
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None
     cube: CubeId | None = None
+
+    @model_validator(mode="after")
+    def _correction_with_wrong(self) -> "FeedbackIn":
+        # Checked here rather than after the memory is looked up, so the schema's rule is the whole rule.
+        if self.correction is not None and self.signal != "wrong":
+            raise Invalid("a correction goes with the signal 'wrong'")
+        return self
 
 
 class LinkIn(Strict):
     src: MemoryId
     dst: MemoryId
-    type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    type: Annotated[str, StringConstraints(pattern=LINK_TYPE_PATTERN)]
+    metadata: FreeObject = Field(default_factory=dict)
     cube: CubeId | None = None
 
 
 class RenderIn(Strict):
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: FreeObject = Field(default_factory=dict)
 
 
 class Health(BaseModel):
@@ -355,7 +451,167 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+# When each error status is answered; every operation declares the ones it can give (the
+# schemathesis contract test, tests/api/test_openapi_contract.py, fails on any other).
+ERROR_WHEN = {
+    400: "`malformed_request`: the body is not UTF-8 JSON, is nested too deep, holds a lone surrogate, or a "
+         "caller header is sent twice; `invalid_agent`: X-Agent-Id breaks its pattern",
+    401: "`unauthorized`: auth is on and the API key is missing, unknown or revoked",
+    403: "`forbidden`: your role on the cube is too weak",
+    404: "`not_found`: unknown, or held in a cube you have no role on",
+    409: "`conflict`: the change conflicts with the current state",
+    413: "`too_large`: the body, the content or the batch is over the server's limit",
+    415: "`unsupported_media_type`: the body is in a format this operation does not read",
+    422: "`invalid`: a value breaks a rule (type, length, pattern, range, unknown field)",
+    503: "`unavailable`: the server is starting or stopping",
+    507: "`insufficient_storage`: the data directory's disk is full; nothing was written",
+}
+# What any operation that names its caller can answer, whatever else it does.
+CALLER_ERRORS = (400, 401, 422, 503, 507)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route for these error statuses, each with the error body."""
+    return {status: {"model": ErrorOut, "description": ERROR_WHEN[status]} for status in sorted(set(statuses))}
+
+
 class Timeline(BaseModel):
     memory: str = Field(description="The memory asked about.")
     position: int = Field(description="Its index in `items`.")
     items: list[Memory] = Field(description="It and its neighbouring turns of the same thread, oldest first.")
+
+
+class ReindexIn(Strict):
+    reembed: StrictBool = Field(False, description="Recompute vectors made by another model first.")
+    all: StrictBool = Field(False, description="With reembed: recompute every vector, not only stale ones.")
+
+
+class ReindexAccepted(Strict):
+    job_id: str
+    status: str
+
+
+# Answers some routes build as dicts without declaring a response model. Their shapes are kept
+# here all the same: the Python SDK (memos_client/) reads them with these, and tests/sdk/ checks
+# each against real answers, field for field and in order.
+
+
+class MemoryVersion(BaseModel):
+    version: int
+    kind: str
+    content: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    updated_at: str
+    status: str | None = Field(default=None, description="Only on the last (current) version.")
+
+
+class FeedbackEvent(BaseModel):
+    signal: str
+    note: str | None
+    agent: str
+    at: str
+
+
+class MemoryHistory(BaseModel):
+    id: str
+    cube: str
+    versions: list[MemoryVersion] = Field(description="Oldest first; the last is the current one.")
+    supersedes: list[str]
+    superseded_by: list[str]
+    feedback: list[FeedbackEvent]
+
+
+class MemoryNode(BaseModel):
+    id: str
+    type: Literal["memory"]
+    tier: str
+    kind: str
+    status: str
+    content: str = Field(description="Its first 200 characters.")
+
+
+class EpisodeNode(BaseModel):
+    id: str
+    type: Literal["episode"]
+    task: str
+
+
+class ExternalNode(BaseModel):
+    id: str
+    type: Literal["external"]
+
+
+class GraphEdge(BaseModel):
+    src: str
+    dst: str
+    type: str
+    created_at: str
+
+
+class MemoryGraph(BaseModel):
+    root: str
+    cube: str
+    nodes: list[Annotated[MemoryNode | EpisodeNode | ExternalNode, Field(discriminator="type")]]
+    edges: list[GraphEdge]
+
+
+class FeedbackOut(BaseModel):
+    memory_id: str
+    cube: str
+    signal: Literal["useful", "not_useful", "wrong", "outdated"]
+    status: Literal["done", "queued"]
+    job_id: str | None
+    memory: Memory
+    superseded_by: list[str]
+
+
+class LinkOut(BaseModel):
+    src: str
+    dst: str
+    type: str
+    cube: str
+    status: str
+
+
+class SkillStepOut(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+    templated: list[str] = Field(description="Argument keys whose values are templates over the parameters.")
+    optional: list[str] = Field(description="Templated keys left out when their parameter is not given.")
+
+
+class SkillOut(BaseModel):
+    id: str
+    version: int
+    name: str
+    tool_name: str
+    description: str
+    when_to_use: str
+    steps: list[SkillStepOut]
+    parameters: dict[str, Any] = Field(description="JSON Schema of the parameters object.")
+    success_rate: float
+    runs: int
+    successes: int
+    examples: list[str]
+    failures: list[str]
+    task_pattern: str | None
+    cube: str
+
+
+class SkillTool(BaseModel):
+    openai: dict[str, Any] = Field(description="An OpenAI function tool definition.")
+    mcp: dict[str, Any] = Field(description="An MCP tool definition.")
+
+
+class RenderedStep(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+
+
+class RenderedSkill(BaseModel):
+    id: str
+    version: int
+    cube: str
+    markdown: str
+    steps: list[RenderedStep]

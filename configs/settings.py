@@ -25,9 +25,14 @@ class Settings(BaseSettings):
     port: int = Field(ge=1, le=65535)
     data_dir: Path
     max_body_bytes: int = Field(ge=1024)
+    max_import_bytes: int = Field(ge=1024)
     max_content_chars: int = Field(ge=1)
     max_batch_items: int = Field(ge=1, le=100_000)
     wait_timeout_s: float = Field(gt=0)
+    ui_session_hours: float = Field(gt=0, le=24 * 30)
+    metrics: bool
+    metrics_auth: Literal["auto", "admin", "none"]
+    access_log: bool
 
     url: str
     agent: str

@@ -35,7 +35,7 @@ class InvalidParams(Invalid):
 
 
 class MalformedRequest(MemosError):
-    """The body is not parseable JSON or has the wrong shape."""
+    """The request is not well formed: its body is not UTF-8 JSON of the right shape, or it names its caller twice."""
 
     code = "malformed_request"
     status = 400
@@ -59,6 +59,13 @@ class Forbidden(MemosError):
     """The caller is known and may know the thing exists, but lacks the role this needs."""
 
     code = "forbidden"
+    status = 403
+
+
+class CsrfRefused(Forbidden):
+    """A web UI form sent without its session's CSRF token, or from another site (api/web/page.py)."""
+
+    code = "csrf_refused"
     status = 403
 
 
@@ -90,6 +97,13 @@ class Unavailable(MemosError):
     status = 503
 
 
+class StorageFull(MemosError):
+    """The data directory's disk is full: nothing was written; the same request succeeds once space is freed."""
+
+    code = "insufficient_storage"
+    status = 507
+
+
 class WriteFailed(MemosError):
     """The pipeline could not store an accepted write (a server fault; the job records it)."""
 
@@ -104,6 +118,31 @@ class StoreError(MemosError):
     status = 500
 
 
+class UnknownFormat(Invalid):
+    """An import file is in no format this server reads, or a format name is not one it knows."""
+
+    code = "unknown_format"
+    status = 415
+
+
+class InvalidBundle(Invalid):
+    """An import file breaks the interchange format; the message names the line (or file) and the field."""
+
+    code = "invalid_bundle"
+    status = 422
+
+    def __init__(self, message: str, line: int | str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.line, self.field = line, field
+
+
+class UnsupportedVersion(Invalid):
+    """An import file was written by a newer major version of the interchange format."""
+
+    code = "unsupported_version"
+    status = 422
+
+
 ALL_ERRORS: tuple[type[MemosError], ...] = (
     Invalid,
     InvalidParams,
@@ -111,10 +150,15 @@ ALL_ERRORS: tuple[type[MemosError], ...] = (
     InvalidAgent,
     Unauthorized,
     Forbidden,
+    CsrfRefused,
     NotFound,
     Conflict,
     TooLarge,
     Unavailable,
+    StorageFull,
     WriteFailed,
     StoreError,
+    UnknownFormat,
+    InvalidBundle,
+    UnsupportedVersion,
 )

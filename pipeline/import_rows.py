@@ -1,20 +1,23 @@
-"""Bulk-import rows: what a row of an import file must hold, and the draft it becomes (pure).
+"""Table rows (JSON lines or Parquet: our old export, or any table with `content`) as import input (pure).
 
-`check_row` is the one check of a row, for both imports: the online one sends the checked fields
-to the server (which applies its own limits), the offline one turns them into a draft.
+`check_row` is the one check of a row; `row_object` turns a checked row into the interchange
+memory object the import takes (pipeline/interchange/model.py), so a table goes through the same
+import as a bundle.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import hashlib
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from pipeline.ids import MEMORY_ID, new_memory_id
-from pipeline.records import Draft, Kind, Tier
-from pipeline.timefmt import to_ms
+from pipeline.interchange.model import iso
+from pipeline.interchange.model import to_ms as exact_ms
+from pipeline.records import Kind, Tier
 
 KINDS = {k.value for k in Kind}
 TIERS = {t.value for t in Tier}
@@ -28,12 +31,12 @@ def _time(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return to_ms(value)
+        return exact_ms(value.isoformat())
     if isinstance(value, (int, float)):
         return int(value)
     if isinstance(value, str):
         try:
-            return to_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            return exact_ms(value)
         except ValueError as exc:
             raise BadRow(f"created_at {value[:40]!r} is not ISO 8601") from exc
     raise BadRow(f"created_at has type {type(value).__name__}")
@@ -99,11 +102,58 @@ def check_row(row: dict[str, Any], max_chars: int | None = None) -> ImportRow:
     )
 
 
-def row_to_draft(row: dict[str, Any], cube: str, agent: str, now_ms: int, max_chars: int) -> Draft:
-    """A draft for the write pipeline from one import row, stamped with the import's cube, agent and time."""
-    checked = check_row(row, max_chars)
-    return Draft(
-        id=checked.id, cube=cube, agent=agent, tier=checked.tier, kind=checked.kind, content=checked.content,
-        created_at=checked.created_at if checked.created_at is not None else now_ms, updated_at=now_ms,
-        tags=checked.tags, metadata=checked.metadata, source_ids=checked.source_ids,
-    )
+def _json_value(value: Any, name: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value) if value else None
+        except orjson.JSONDecodeError as exc:
+            raise BadRow(f"{name} is not valid JSON") from exc
+    return value
+
+
+def _iso(value: Any, name: str) -> str | None:
+    """A row's time as the interchange's ISO 8601 text (milliseconds, UTC)."""
+    try:
+        ms = _time(value)
+    except BadRow as exc:
+        raise BadRow(str(exc).replace("created_at", name, 1)) from None
+    return iso(ms) if ms is not None else None
+
+
+def is_export_row(row: dict[str, Any]) -> bool:
+    """A row of our own JSON lines or Parquet export (GET /v1/cubes/{id}/export): it carries its state."""
+    return all(key in row for key in ("id", "tier", "kind", "status", "version", "created_at"))
+
+
+def row_object(row: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """One table row as an interchange memory object. A row of our export keeps its whole state
+    (status, version, validity, tool call: it is restored as it was); any other row is a note
+    for the live path, with a stable id derived from its content when it has none, so importing
+    the same table twice stores nothing new."""
+    checked = check_row({**row, "id": row.get("id") or _stable_id(row)})
+    tool = _json_value(row.get("tool"), "tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise BadRow("tool must be a JSON object")
+    created = iso(checked.created_at) if checked.created_at is not None else None
+    out: dict[str, Any] = {"object": "memory", "id": checked.id, "tier": checked.tier, "kind": checked.kind,
+                           "content": checked.content, "tags": checked.tags, "metadata": checked.metadata,
+                           "source_ids": checked.source_ids}
+    if tool is not None:
+        out["tool"] = tool
+    for key in ("episode", "duplicate_of", "agent"):
+        if row.get(key):
+            out[key] = row[key]
+    temporal = {"created_at": created or iso(now_ms)}  # a row without a time happened now, as a live write
+    if is_export_row(row):
+        out.update(status=row["status"], version=int(row["version"]), feedback=int(row.get("feedback") or 0))
+        for key, name in (("updated_at", "updated_at"), ("valid_from", "valid_from"), ("valid_until", "valid_to")):
+            value = _iso(row.get(name), name)
+            if value is not None:
+                temporal[key] = value
+    out["temporal"] = temporal
+    return out
+
+
+def _stable_id(row: dict[str, Any]) -> str:
+    key = orjson.dumps([row.get("content"), str(row.get("created_at")), row.get("kind")]).decode()
+    return "row-" + hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from pipeline.errors import Invalid
 from pipeline.records import INTAKE_SCHEMA, PARSED_SCHEMA, Op
 
 CountTokens = Callable[[Sequence[str]], Sequence[int]]
@@ -18,7 +19,13 @@ _SPACE = re.compile(r"\s+")
 
 
 def encode_draft(draft: dict[str, Any]) -> bytes:
-    return orjson.dumps(draft)
+    """The draft as the intake log stores it. The HTTP boundary (pipeline/input_bounds.py) keeps out
+    what orjson cannot write; a value from another way in (a lone surrogate, an integer past 64 bits,
+    nesting past 254) is refused here as Invalid, never a 500 after a partial write (issue 13)."""
+    try:
+        return orjson.dumps(draft)
+    except orjson.JSONEncodeError as exc:
+        raise Invalid(f"the memory cannot be stored as JSON: {exc}") from None
 
 
 def decode_draft(payload: bytes) -> dict[str, Any]:
@@ -106,6 +113,10 @@ def _parse_row(op: str, cube: str, memory_id: str, payload: bytes) -> dict[str, 
     row: dict[str, Any] = {"id": memory_id, "cube": cube, "agent": str(draft["agent"])}
     if op in (Op.ADD, Op.UPDATE):
         row.update(_memory_fields(draft))
+    elif op == Op.RESTORE:  # a bundle's object with the state it was exported with, kept as `attrs`
+        if draft.get("object") == "memory":
+            row.update(_memory_fields(draft))
+        row.update(attrs=orjson.dumps({"object": draft.get("object"), **(draft.get("restore") or {})}).decode())
     elif op in _ATTRS_OPS:
         attrs = {k: v for k, v in draft.items() if k not in ("id", "cube", "agent")}
         row.update(attrs=orjson.dumps(attrs).decode(), created_at=int(draft.get("at") or 0))

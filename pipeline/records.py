@@ -49,10 +49,11 @@ class Op(StrEnum):
     FEEDBACK = "feedback"  # a signal on a memory
     LINK = "link"  # a typed link between memories
     SKILL = "skill"  # a new version of a crystallized skill (derived)
+    RESTORE = "restore"  # an interchange bundle's object, stored as it was exported (storage/cube/restore.py)
 
 
 # Ops that carry a memory body the embed stage must embed.
-EMBEDDED_OPS = frozenset({Op.ADD.value, Op.UPDATE.value, Op.FACT.value, Op.SKILL.value})
+EMBEDDED_OPS = frozenset({Op.ADD.value, Op.UPDATE.value, Op.FACT.value, Op.SKILL.value, Op.RESTORE.value})
 
 
 class Dedupe(StrEnum):

@@ -15,6 +15,7 @@ from pipeline.access import Caller, Role
 from pipeline.errors import Conflict, Forbidden, NotFound
 from pipeline.ids import check_agent_id, is_cube_id, new_ulid
 from pipeline.timefmt import to_iso
+from pipeline.interchange.tables import view_table
 from service.access import Access
 from storage.read_side import ReadSide
 from service.views import memory_view
@@ -189,8 +190,9 @@ class CubeService:
             yield orjson.dumps(view) + b"\n"
 
     def _parquet(self, cube_id: str) -> Iterator[bytes]:
-        rows = [{**v, "tags": v["tags"], "metadata": orjson.dumps(v["metadata"]).decode()} for v in self._records(cube_id)]
-        table = pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.string())})
+        # A fixed schema with JSON columns as text: inferring one made tool results that mix strings
+        # and objects raise ArrowInvalid after the 200 had gone out (issue 15).
+        table = view_table(self._records(cube_id))
         with tempfile.TemporaryDirectory(prefix="memos-export-") as tmp:
             out = Path(tmp) / "export.parquet"
             write_parquet(table, out)

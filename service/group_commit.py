@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipeline.errors import Unavailable
+from storage.disk_space import full_disk, is_disk_full
 from storage.intake_log import IntakeEntry, IntakeLog
 
 log = logging.getLogger(__name__)
@@ -100,4 +101,6 @@ def _resolve(future: asyncio.Future, value: list[int]) -> None:
 
 def _fail(future: asyncio.Future, exc: BaseException) -> None:
     if not future.done():
-        future.set_exception(Unavailable(f"intake log could not be written: {exc}"))
+        # A full disk is the client's to know (507, retry once space is freed); nothing was acknowledged.
+        error = full_disk("intake log") if is_disk_full(exc) else Unavailable(f"intake log could not be written: {exc}")
+        future.set_exception(error)

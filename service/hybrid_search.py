@@ -61,9 +61,13 @@ class SearchService:
         read: ReadSide,
         embedder: QueryEmbedder,
         on_search: Callable[[str, list[str]], None],
+        on_searched: Callable[[str, float], None] = lambda agent, took_ms: None,
+        on_timings: Callable[[Mapping[str, float], float], None] = lambda timings_ms, took_ms: None,
     ) -> None:
         self._settings, self._access, self._read, self._embedder = settings, access, read, embedder
         self._on_search = on_search  # told which cubes an agent searched (the prefetcher learns from it)
+        self._on_searched = on_searched  # told how long each search took (the web UI's p50)
+        self._on_timings = on_timings  # told each step's time (service/metrics.py)
         self.default_ranking = ranking_from(settings)
         self._lexical_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bm25")
 
@@ -82,7 +86,10 @@ class SearchService:
         ranked = ranked_results(fused, records, duplicate_of, vectors, config, req.top_k)
         clock.lap("fetch")
         results, used, cut = fit_budget(ranked, req.budget or Budget(req.top_k))
-        return {"results": results, "used_tokens": used, "cut": cut, "took_ms": clock.total(), "timings_ms": clock.laps}
+        took_ms = clock.total()
+        self._on_searched(caller.agent, took_ms)
+        self._on_timings(clock.laps, took_ms)
+        return {"results": results, "used_tokens": used, "cut": cut, "took_ms": took_ms, "timings_ms": clock.laps}
 
     def _candidates(
         self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, clock: "_Clock"

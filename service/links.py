@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pipeline.access import Caller, Role
-from pipeline.errors import Invalid
+from pipeline.errors import Invalid, NotFound
 from pipeline.records import Op
 from pipeline.timefmt import now_ms
 from service.intake_ops import IntakeOps, OpDraft
@@ -28,8 +28,8 @@ class LinkService:
             raise Invalid("a link type is 1-40 of a-z, 0-9 and _, starting with a letter")
         cube = self._locate.target(caller, src, cube_id, Role.WRITE)
         with self._read.cube(cube.id) as store:
-            if not store.exists(dst) and store.episode(dst) is None:
-                raise Invalid(f"{dst[:80]} is neither a memory nor an episode of cube {cube.id}")
+            if not store.exists(dst) and store.episode(dst) is None:  # 404 as for a missing src (issue 13)
+                raise NotFound(f"{dst[:80]} is neither a memory nor an episode of cube {cube.id}")
         draft = {"id": src, "cube": cube.id, "agent": caller.agent, "dst": dst, "type": link_type,
                  "metadata": metadata or {}, "at": now_ms()}
         applied = await self._ops.run(caller.agent, OpDraft(Op.LINK, cube.id, src, draft))

@@ -7,6 +7,7 @@ among the caller's cubes by service/locate.py; the intake mechanics are service/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,7 @@ from pipeline.errors import Conflict, Invalid, NotFound, TooLarge
 from pipeline.ids import new_job_id, new_memory_id
 from pipeline.parse import render_index_text
 from pipeline.records import Draft, Kind, Op, Tier
-from pipeline.timefmt import now_ms
+from pipeline.timefmt import now_ms, representable
 from service.access import Access
 from service.intake_ops import IntakeOps, OpDraft
 from service.locate import CubeLocator
@@ -27,6 +28,8 @@ from storage.cube.reader import CubeReader, decode_cursor
 from storage.intake_log import IntakeLog
 from storage.read_side import ReadSide
 from storage.registry import Cube
+
+log = logging.getLogger(__name__)
 
 # Told which cubes an agent just wrote to (the prefetcher learns from it).
 WriteRecorder = Callable[[str, list[str]], None]
@@ -252,10 +255,15 @@ class MemoryService:
             return memory_view(rec)
         pending = self._intake.latest_add(cube.id, memory_id)
         if pending is not None and pending.state == "pending":
-            return pending_view(pending.payload)
+            try:
+                return pending_view(pending.payload)
+            except (ValueError, TypeError, KeyError) as exc:  # a draft accepted before today's bounds held
+                log.error("cube %s: pending memory %s cannot be shown (%s)", cube.id, memory_id, exc)
         return None
 
     def _check(self, new: NewMemory) -> None:
+        if new.created_at is not None and not representable(new.created_at):  # from any way in, not only HTTP
+            raise Invalid(f"created_at {new.created_at} is not a time within years 1-9999")
         if len(new.content) > self._settings.max_content_chars:
             raise TooLarge(f"content has {len(new.content)} characters; the limit is {self._settings.max_content_chars}")
         if not new.content.strip():
@@ -278,7 +286,9 @@ class MemoryService:
             if store is not None and store.episode(episode) is not None:
                 return
         if not any(op == Op.EPISODE for _, op in self._intake.pending_ops(cube, episode)):
-            raise Invalid(f"episode {episode} does not exist in cube {cube}; open it with POST /v1/episodes")
+            # 404, not 422: naming something that does not exist is the one thing a well-formed body can
+            # get wrong that no schema can state (issue 13), and it is what GET /v1/episodes/{id} answers.
+            raise NotFound(f"episode {episode} does not exist in cube {cube}; open it with POST /v1/episodes")
 
     def _earlier_write(self, cube: str, memory_id: str) -> Accepted | None:
         """A write repeating an id is a no-op: it answers with the first write's state."""

@@ -22,6 +22,12 @@ class Prefetcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
         self.warmed = 0
+        # Whether a warmed cube was worth it: its next search finds it hot (a hit); a search that
+        # finds a cube cold is a miss, predicted or not.
+        self.hits = 0
+        self.misses = 0
+        self._predicted: set[str] = set()  # warmed and not searched since
+        self._score_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread.start()
@@ -33,6 +39,20 @@ class Prefetcher:
     def record(self, agent: str, cubes: list[str], kind: str) -> None:
         """Called on the request path: an append, no I/O."""
         self._events.append((agent, cubes, kind, time.time()))
+        if kind == "search":
+            self._score(cubes)
+
+    def _score(self, cubes: list[str]) -> None:
+        """Before the search reads them: which searched cubes are hot, and whether the prefetcher made them so."""
+        hot = [self._read.is_hot(cube) for cube in cubes]
+        with self._score_lock:
+            for cube, is_hot in zip(cubes, hot):
+                predicted = cube in self._predicted
+                self._predicted.discard(cube)
+                if not is_hot:
+                    self.misses += 1
+                elif predicted:
+                    self.hits += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -55,3 +75,5 @@ class Prefetcher:
                                 cube, type(exc).__name__, exc)
                     continue
                 self.warmed += 1
+                with self._score_lock:
+                    self._predicted.add(cube)

@@ -20,23 +20,30 @@ from actors.stage_chain import StageChain
 from configs import Settings
 from pipeline.encoder import ensure_onnx, model_spec
 from service.access import Access
+from service.activity import Activity
+from service.analytics import Analytics
 from service.auth import Authenticator
 from service.cubes import CubeService
 from service.group_commit import GroupCommitter
+from service.episode_listing import EpisodeListing
 from service.episodes import EpisodeService
 from service.feedback import FeedbackService
 from service.graph import GraphService
+from service.identities import Identities
 from service.intake_ops import IntakeOps
+from service.interchange import InterchangeService
 from service.jobs import JobService
 from service.links import LinkService
 from service.locate import CubeLocator
 from service.memories import MemoryService
+from service.metrics import Figures, PrefetchCounts, ServerMetrics
 from service.skills import SkillService
 from service.prefetch import Prefetcher
 from service.query_embedder import QueryEmbedder
 from storage.read_side import ReadSide, VectorTuning
 from service.reindex import Reindexer, plan_by_shard
 from service.hybrid_search import SearchService
+from service.world_view import WorldView
 from service.write_tracker import ReaderRefresh, WriteTracker
 from storage.api_keys import ApiKeys
 from storage.audit_log import AuditLog
@@ -53,6 +60,8 @@ class Runtime:
         self.paths = DataPaths(settings.data_dir)
         self.started_at = time.time()
         self.ready = False
+        # Built before start: the front door's middleware records requests from the first one on.
+        self.metrics = ServerMetrics(self._figures)
 
     def start(self) -> None:
         s = self.settings
@@ -91,22 +100,31 @@ class Runtime:
             linger_ms=s.batch_linger_ms,
             max_in_flight=s.max_in_flight_batches,
             # Readers first, waiters second: a woken request must find the write searchable.
-            listeners=[ReaderRefresh(self.read), self.tracker],
+            listeners=[ReaderRefresh(self.read), self.tracker, self.metrics],
         )
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
         self.prefetcher = Prefetcher(self.actors.prefetch, self.read) if s.prefetch else None
         self.locate = CubeLocator(self.access, self.read, self.intake)
         self.ops = IntakeOps(self.intake, self.committer, self.tracker, s.wait_timeout_s)
+        self.activity = Activity()  # recent writes and searches, for the web UI's Overview
         self.memories = MemoryService(s, self.access, self.locate, self.ops, self.intake, self.read, self.audit,
                                       on_write=self._record("write"))
         self.jobs = JobService(self.intake)
-        self.search = SearchService(s, self.access, self.read, self.embedder, on_search=self._record("search"))
+        self.search = SearchService(s, self.access, self.read, self.embedder, on_search=self._record("search"),
+                                    on_searched=self.activity.searched, on_timings=self.metrics.searched)
         self.episodes = EpisodeService(self.access, self.locate, self.ops, self.read)
         self.skills = SkillService(self.access, self.locate, self.read)
         self.feedback = FeedbackService(self.locate, self.ops, self.read)
         self.links = LinkService(self.locate, self.ops, self.read)
         self.graph = GraphService(self.locate, self.read)
         self.cubes = CubeService(self.registry, self.access, self.audit, self.read, self._drop_cube)
+        # Read models only the web UI shows (api/web/), and key management for its Settings page.
+        self.analytics = Analytics(self.access, self.paths)
+        self.episode_list = EpisodeListing(self.access, self.paths)
+        self.world = WorldView(self.access, self.read)
+        self.identities = Identities(self.keys, self.audit, self.auth, self.registry)
+        self.interchange = InterchangeService(self.paths, self.access, self.intake, self.audit, self.chain,
+                                              s.embed_model, dim, self.read.mark_dirty)
         self.reindexer = Reindexer(
             self.paths, self.registry, self.intake, self.chain, self.driver, s.embed_model, self.read.mark_dirty
         )
@@ -133,8 +151,22 @@ class Runtime:
             log.warning("shard %s: index schema changed, rebuilding from the cube files", shard)
             ray.get(self.actors.write[shard].rebuild.remote(plan.get(shard, [])))
 
+    def _figures(self) -> Figures | None:
+        """What `GET /metrics` reads at scrape time; None until the runtime serves."""
+        if not self.ready:
+            return None
+        p = self.prefetcher
+        return Figures(
+            pending=self.intake.pending_count(), pending_jobs=self.intake.pending_jobs(),
+            in_flight_batches=self.driver.in_flight, batches_done=self.driver.batches_done,
+            hot_vector_bytes=self.read.hot_bytes(), hot_cubes=len(self.read.hot_cubes()), warming=self.read.warming(),
+            uptime_s=round(time.time() - self.started_at, 1),
+            prefetch=PrefetchCounts(p.hits, p.misses, p.warmed) if p is not None else None,
+        )
+
     def _record(self, kind: str):
         def record(agent: str, cubes: list[str]) -> None:
+            self.activity.record(kind, agent, cubes)
             if self.prefetcher is not None:
                 self.prefetcher.record(agent, cubes, kind)
 

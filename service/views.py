@@ -8,8 +8,9 @@ from typing import Any
 from pipeline.parse import decode_draft
 from pipeline.records import Draft, MemoryRecord
 from pipeline.timefmt import to_iso
+from storage.cube.schema import TIME_COLUMNS
 
-TIME_FIELDS = ("created_at", "updated_at", "valid_from", "valid_to")
+TIME_FIELDS = TIME_COLUMNS  # a record the cube reader returns holds a representable time in each
 HIDDEN_FIELDS = ("content_hash",)  # identity for dedupe, not part of a memory's view
 
 

@@ -253,6 +253,11 @@ class IntakeLog:
     def pending_count(self) -> int:
         return int(self._reader().execute("SELECT count(*) FROM intake WHERE state = 'pending'").fetchone()[0])
 
+    def pending_jobs(self) -> int:
+        """Jobs with at least one entry still pending (a scan of the pending entries only)."""
+        return int(self._reader().execute(
+            "SELECT count(DISTINCT job_id) FROM intake WHERE state = 'pending'").fetchone()[0])
+
     def prune(self, older_than_ms: int) -> int:
         """Forget finished entries older than the horizon; jobs keep their counters."""
         with self._write_lock, self._writer:

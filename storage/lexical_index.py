@@ -16,6 +16,7 @@ import tantivy
 from pipeline.errors import StoreError
 from pipeline.filters import SearchFilter
 from pipeline.records import IndexRow
+from storage.disk_space import full_disk, nearly_full
 
 # Words as the en_stem tokenizer splits them at index time (any non-alphanumeric ends a word).
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -84,23 +85,44 @@ def _schema_matches(path: Path) -> bool:
 
 
 class LexicalWriter:
-    """Owns the shard's IndexWriter (tantivy allows one per index, across processes)."""
+    """Owns the shard's IndexWriter (tantivy allows one per index, across processes).
+
+    A kill leaves `.tantivy-writer.lock` and `.tantivy-meta.lock` behind, and that is safe: the
+    lock is not the file but an OS file lock (flock) held on it while the writer lives, which the
+    kernel releases when the process dies, however it dies; the files are never deleted, not even
+    on a clean close. So a restart opens its writer over them at once, while a second live writer
+    is still refused (tests/storage/test_lexical_locks.py). Deleting them at open would be the
+    unsafe choice: a writer still alive elsewhere would keep its lock on the deleted file while a
+    new one locked a new file, and two writers would share the index.
+    """
 
     def __init__(self, path: Path, heap_bytes: int = 64_000_000) -> None:
+        self.path = path
         self.recreated = not _schema_matches(path)
         if self.recreated:
             shutil.rmtree(path)
         self._index = _open(path, create=True)
-        self._writer = self._index.writer(heap_size=heap_bytes, num_threads=1)
+        try:
+            self._writer = self._index.writer(heap_size=heap_bytes, num_threads=1)
+        except ValueError as exc:  # LockBusy: another live writer holds the index
+            raise StoreError(f"lexical index {path}: {exc}") from exc
 
     def apply(self, upserts: Sequence[IndexRow], deletes: Iterable[tuple[str, str]]) -> None:
         """Delete then (re)add by id, committed once: readers see the whole batch or none of it."""
-        for cube, memory_id in deletes:
-            self._writer.delete_documents_by_term("key", doc_key(cube, memory_id))
-        for row in upserts:
-            self._writer.delete_documents_by_term("key", doc_key(row.cube, row.id))
-            self._writer.add_document(_document(row))
-        self._writer.commit()
+        try:
+            for cube, memory_id in deletes:
+                self._writer.delete_documents_by_term("key", doc_key(cube, memory_id))
+            for row in upserts:
+                self._writer.delete_documents_by_term("key", doc_key(row.cube, row.id))
+                self._writer.add_document(_document(row))
+            self._writer.commit()
+        except ValueError as exc:
+            # An I/O error (a full disk) kills tantivy's writer; a rollback makes it usable again,
+            # and the batch is retried from the cube files (replays are idempotent).
+            self._writer.rollback()
+            if nearly_full(self.path):
+                raise full_disk("BM25 index") from exc
+            raise StoreError(f"lexical index {self.path}: {exc}") from exc
 
     def drop_cube(self, cube: str) -> None:
         self._writer.delete_documents_by_term("cube", cube)

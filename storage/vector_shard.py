@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 from pipeline.errors import StoreError
 from pipeline.filters import SearchFilter
 from pipeline.records import IndexRow
+from storage.disk_space import full_disk, is_disk_full, nearly_full
 
 TABLE = "vectors"
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ def to_table(rows: Sequence[IndexRow], dim: int) -> pa.Table:
 
 class VectorShard:
     def __init__(self, path: Path, dim: int, *, create: bool) -> None:
-        self.dim = dim
+        self.dim, self.path = dim, path
         try:
             self._db = lancedb.connect(str(path))
             if create:
@@ -87,17 +89,29 @@ class VectorShard:
     def upsert(self, rows: Sequence[IndexRow]) -> None:
         rows = [r for r in rows if r.vector is not None]
         if rows:
-            (
-                self._table.merge_insert("key")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute(to_table(rows, self.dim))
-            )
+            with self._writing():
+                (
+                    self._table.merge_insert("key")
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute(to_table(rows, self.dim))
+                )
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> None:
         literals = [sql_string(f"{cube}\x1f{memory_id}") for cube, memory_id in keys]
-        for i in range(0, len(literals), 500):
-            self._table.delete(f"key IN ({', '.join(literals[i : i + 500])})")
+        with self._writing():
+            for i in range(0, len(literals), 500):
+                self._table.delete(f"key IN ({', '.join(literals[i : i + 500])})")
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A full disk said as one (507, retried when space frees), not as a store fault."""
+        try:
+            yield
+        except (OSError, ValueError, RuntimeError) as exc:
+            if is_disk_full(exc) or nearly_full(self.path):
+                raise full_disk("vector index") from exc
+            raise
 
     def drop_cube(self, cube: str) -> None:
         self._table.delete(f"cube = {sql_string(cube)}")

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "actors", "configs", "pipeline", "service", "storage")
+PACKAGES = ("api", "actors", "configs", "memos_client", "pipeline", "service", "storage")
 # Which top-level packages each may import (besides itself).
 ALLOWED = {
     "configs": set(),
@@ -19,7 +19,9 @@ ALLOWED = {
     "storage": {"pipeline"},
     "actors": {"pipeline", "storage", "configs"},
     "service": {"pipeline", "storage", "actors", "configs"},
-    "api": {"pipeline", "storage", "actors", "configs", "service"},
+    "api": {"pipeline", "storage", "actors", "configs", "service", "memos_client"},
+    # The SDK: HTTP only. Of the server it imports the API's own models (api/schemas.py), nothing else.
+    "memos_client": {"api"},
 }
 # pipeline modules that make decisions; storage applies decisions it is handed and never imports these.
 DECISION_MODULES = ("pipeline.world_model", "pipeline.write_decisions", "pipeline.dedupe", "pipeline.ranking")
@@ -101,3 +103,18 @@ def test_storage_never_imports_a_decision_it_could_make_itself():
         if dst.startswith(DECISION_MODULES) and (src, dst) not in TYPE_ONLY
     )
     assert wrong == []
+
+
+def test_the_sdk_takes_only_the_api_models_from_the_server():
+    wrong = sorted((src, dst) for src, dsts in graph().items() if src.startswith("memos_client")
+                   for dst in dsts if not dst.startswith("memos_client") and dst != "api.schemas")
+    assert wrong == []
+
+
+def test_every_package_directory_is_listed_for_installation() -> None:
+    """pyproject lists packages explicitly; one left out would be missing from an installed copy."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {module_name(init) for pkg in PACKAGES for init in (ROOT / pkg).rglob("__init__.py")}
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

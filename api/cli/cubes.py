@@ -28,7 +28,7 @@ def create(
     Example: memos cubes create "team runbooks" --description "how we operate prod"
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", "/v1/cubes", json={"name": name, "description": description})
+        out = c.create_cube(name, description=description)
     emit(out, as_json, _cube_line)
 
 
@@ -39,7 +39,7 @@ def list_cubes(agent: str = AgentOpt, as_json: bool = JsonOpt) -> None:
     Example: memos cubes ls --json
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", "/v1/cubes")
+        out = c.list_cubes()
     emit(out, as_json, lambda cubes: "\n".join(_cube_line(x) for x in cubes))
 
 
@@ -50,7 +50,7 @@ def remove(cube: str = typer.Argument(..., help="The cube's id."), agent: str = 
     Example: memos cubes rm kb-01M887AY4YGXE2QS4FFZ6M2SD2
     """
     with errors_as_exit(), client(agent) as c:
-        c.call("DELETE", f"/v1/cubes/{cube}")
+        c.delete_cube(cube)
     emit({"id": cube, "deleted": True}, as_json, lambda o: f"deleted {o['id']}")
 
 
@@ -66,7 +66,7 @@ def grant(
     Example: memos grant kb-01M887AY4YGXE2QS4FFZ6M2SD2 bob read
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", f"/v1/cubes/{cube}/members", json={"agent": agent_name, "role": role})
+        out = c.grant(cube, agent_name, role)
     emit(out, as_json, lambda m: f"{m['agent']} now has {m['role']} on {cube}")
 
 
@@ -81,7 +81,7 @@ def revoke(
     Example: memos revoke kb-01M887AY4YGXE2QS4FFZ6M2SD2 bob
     """
     with errors_as_exit(), client(agent) as c:
-        c.call("DELETE", f"/v1/cubes/{cube}/members/{agent_name}")
+        c.revoke(cube, agent_name)
     emit({"cube": cube, "agent": agent_name, "revoked": True}, as_json, lambda o: f"revoked {o['agent']} on {o['cube']}")
 
 
@@ -91,7 +91,7 @@ def mount(cube: str = typer.Argument(..., help="A cube you can read."), agent: s
     Example: memos mount kb-01M887AY4YGXE2QS4FFZ6M2SD2
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", "/v1/mounts", json={"cube": cube})
+        out = c.mount(cube)
     emit(out, as_json, lambda x: f"mounted {x['id']} ({x['name']})")
 
 
@@ -101,7 +101,7 @@ def unmount(cube: str = typer.Argument(..., help="A mounted cube."), agent: str 
     Example: memos unmount kb-01M887AY4YGXE2QS4FFZ6M2SD2
     """
     with errors_as_exit(), client(agent) as c:
-        c.call("DELETE", f"/v1/mounts/{cube}")
+        c.unmount(cube)
     emit({"cube": cube, "mounted": False}, as_json, lambda o: f"unmounted {o['cube']}")
 
 
@@ -117,7 +117,7 @@ def share(
     Example: memos share 01M887AY4YGXE2QS4FFZ6M2SD2 --to kb-01M887B4R61DMCBQVGREWZ1KX8
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", f"/v1/memories/{memory_id}/share", json={"to": to, "from_cube": from_cube})
+        out = c.share(memory_id, to=to, from_cube=from_cube)
     emit(out, as_json, lambda m: f"shared as {m['id']} in {m.get('cube', to)}")
 
 
@@ -132,7 +132,7 @@ def audit(
     Example: memos audit --cube kb-01M887AY4YGXE2QS4FFZ6M2SD2 --limit 20
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", "/v1/audit", params={"cube": cube, "limit": limit})
+        out = c.audit(cube=cube, limit=limit)
     emit(out, as_json, lambda page: "\n".join(
         f"{e['at']}  {e['actor']:<12} {e['action']:<14} {e['cube'] or '-'} {e['target'] or ''} {e['memory_id'] or ''}".rstrip()
         for e in page["events"]) or "(no events)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import auth, cubes, import_file, keys, memories, reindex, search, serve
+from api.cli import auth, cubes, interchange, keys, mcp, memories, reindex, repair, search, serve
 
 app = typer.Typer(
     name="memos",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(serve.serve)
+app.command()(mcp.mcp)
 app.command()(memories.add)
 app.command()(search.search)
 app.command()(memories.get)
@@ -21,11 +22,13 @@ app.command()(memories.ls)
 app.command()(memories.rm)
 app.command()(memories.job)
 app.command()(reindex.reindex)
-app.command("import")(import_file.import_file)
+app.command()(repair.repair)
+app.command("import")(interchange.import_file)
+app.command("export")(interchange.export)
 app.add_typer(keys.app, name="keys")
 app.add_typer(auth.app, name="auth")
 app.add_typer(cubes.app, name="cubes")
-for command in (cubes.grant, cubes.revoke, cubes.mount, cubes.unmount, cubes.share, cubes.audit, cubes.export):
+for command in (cubes.grant, cubes.revoke, cubes.mount, cubes.unmount, cubes.share, cubes.audit):
     app.command()(command)
 
 

@@ -1,4 +1,4 @@
-"""`memos add|get|ls|rm|job`: write and read memories over HTTP."""
+"""`memos add|get|ls|rm|job`: write and read memories over HTTP (through the SDK, memos_client)."""
 
 from __future__ import annotations
 
@@ -35,13 +35,10 @@ def add(
     Example: memos add "Alice prefers tea over coffee" --tag prefs --wait
     """
     content = sys.stdin.read() if text == "-" else text
-    body = {"content": content, "kind": kind, "tags": tag, "metadata": _parse_meta(meta)}
-    if memory_id:
-        body["id"] = memory_id
-    if cube:
-        body["cube"] = cube
+    metadata = _parse_meta(meta)
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", "/v1/memories", json=body, params={"wait": "true" if wait else None})
+        out = c.add(content, kind=kind, tags=tag, metadata=metadata, memory_id=memory_id or None, cube=cube or None,
+                    wait=wait)
     emit(out, as_json, lambda o: f"{o['id']}  {o.get('status', '')}  {o.get('job_id') or ''}".rstrip())
 
 
@@ -56,7 +53,7 @@ def get(
     Example: memos get 01JD3F5Q8M7W2X4Y6Z8A0B1C2D
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", f"/v1/memories/{memory_id}", params={"cube": cube})
+        out = c.get(memory_id, cube=cube)
     emit(out, as_json, lambda m: f"{m['id']}  [{m['kind']}] v{m['version']} {m['status']}  {m['created_at']}\n"
                                   f"tags: {', '.join(m['tags']) or '-'}\n\n{m['content']}")
 
@@ -75,8 +72,7 @@ def ls(
     Example: memos ls --tag prefs --limit 10
     """
     with errors_as_exit(), client(agent) as c:
-        params = {"tag": tag, "kind": kind, "limit": limit, "cursor": cursor, "cube": cube}
-        _, out = c.call("GET", "/v1/memories", params=params)
+        out = c.list_memories(tag=tag, kind=kind, limit=limit, cursor=cursor, cube=cube)
 
     def human(page: dict) -> str:
         lines = [f"{m['id']}  {m['created_at']}  [{m['kind']}] {short(m['content'], 80)}" for m in page["items"]]
@@ -98,8 +94,8 @@ def rm(
     Example: memos rm 01JD3F5Q8M7W2X4Y6Z8A0B1C2D
     """
     with errors_as_exit(), client(agent) as c:
-        status, out = c.call("DELETE", f"/v1/memories/{memory_id}", params={"cube": cube})
-    result = {"id": memory_id, "deleted": status == 204, **({"job_id": out["job_id"]} if out else {})}
+        queued = c.delete(memory_id, cube=cube)
+    result = {"id": memory_id, "deleted": queued is None, **({"job_id": queued.job_id} if queued else {})}
     emit(result, as_json, lambda r: f"deleted {r['id']}" if r["deleted"] else f"queued {r['id']} ({r['job_id']})")
 
 
@@ -113,5 +109,5 @@ def job(
     Example: memos job job-01JD3F5Q8M7W2X4Y6Z8A0B1C2D
     """
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("GET", f"/v1/jobs/{job_id}")
+        out = c.job(job_id)
     emit(out, as_json, lambda j: f"{j['id']}  {j['status']}  {j['done']}/{j['total']} done, {j['failed']} failed")

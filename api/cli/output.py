@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: settings from the environment, the client, JSON or human output, errors."""
+"""Shared CLI plumbing: settings from the environment, the client (the SDK's `Memos`), JSON or human output, errors."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from api.client import ApiError, MemosClient
 from configs import Settings
+from memos_client import ApiError
 from pipeline.errors import Invalid, MemosError
+
+if TYPE_CHECKING:
+    from memos_client import Memos
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 AgentOpt = typer.Option(None, "--agent", help="Act as this agent while auth is off (MEMOS_AGENT).")
@@ -41,13 +44,26 @@ def setting_problem(exc: ValidationError) -> str:
 
 
 @contextmanager
-def client(agent: str | None = None) -> Iterator[MemosClient]:
+def client(agent: str | None = None) -> Iterator[Memos]:
+    """The SDK's client, aimed at MEMOS_URL as MEMOS_AGENT (or `agent`), with MEMOS_API_KEY if set."""
+    from memos_client import Memos  # loads the server's models: only commands that call the server pay for it
+
     s = settings()
-    with MemosClient(s.url, agent or s.agent, api_key=s.api_key) as c:
+    with Memos(s.url, agent=agent or s.agent, api_key=s.api_key, timeout=120.0) as c:
         yield c
 
 
+def plain(value: Any) -> Any:
+    """A model the SDK returned as the JSON the server sent: its fields in order, only those it sent."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def emit(value: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    value = plain(value)
     if as_json:
         typer.echo(json.dumps(value, ensure_ascii=False))
     else:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress
 
-from api.cli.output import JsonOpt, client, emit, errors_as_exit, settings
+from api.cli.output import JsonOpt, client, emit, errors_as_exit, plain, settings
+
+if TYPE_CHECKING:
+    from memos_client import Memos
+    from memos_client.models import Job
 
 
 def reindex(
@@ -25,21 +30,21 @@ def reindex(
         emit(_offline(reembed, everything), as_json, lambda t: f"reindexed {t['cubes']} cube(s): {t}")
         return
     with errors_as_exit(), client() as c:
-        _, started = c.call("POST", "/v1/reindex", json={"reembed": reembed, "all": everything})
-        job = _follow(c, started["job_id"])
+        started = c.reindex(reembed=reembed, everything=everything)
+        job = plain(_follow(c, started.job_id))
     if job["status"] == "failed":
         typer.echo(f"error: reindex failed: {job['errors']}", err=True)
         raise typer.Exit(1)
     emit(job, as_json, lambda j: f"reindex {j['id']} {j['status']}: {j['done']}/{j['total']} shard(s)")
 
 
-def _follow(c, job_id: str) -> dict:
+def _follow(c: Memos, job_id: str) -> Job:
     with Progress(transient=True) as bar:
         task = bar.add_task("reindexing shards", total=None)
         while True:
-            _, job = c.call("GET", f"/v1/jobs/{job_id}")
-            bar.update(task, total=job["total"], completed=job["done"] + job["failed"])
-            if job["status"] in ("done", "failed"):
+            job = c.job(job_id)
+            bar.update(task, total=job.total, completed=job.done + job.failed)
+            if job.status in ("done", "failed"):
                 return job
             time.sleep(0.25)
 

@@ -20,9 +20,8 @@ def search(
 
     Example: memos search "what does alice drink" -k 5
     """
-    body = {"query": query, "top_k": top_k, "tags": tag or None, "kinds": kind or None, "cubes": cube or None}
     with errors_as_exit(), client(agent) as c:
-        _, out = c.call("POST", "/v1/search", json={k: v for k, v in body.items() if v is not None})
+        out = c.search(query, top_k=top_k, tags=tag or None, kinds=kind or None, cubes=cube or None)
 
     def human(res: dict) -> str:
         rows = [f"{r['score']:.4f}  {r['cube']}  {r['id']}  {short(r['content'])}" for r in res["results"]]

@@ -20,22 +20,23 @@ def serve(
 
     Example: memos serve --port 8765 --data-dir ./data
     """
-    import logging
-
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import JsonErrorHttpTools
+    from api.json_logs import configure
 
     with errors_as_exit():
         s = settings(host=host, port=port, data_dir=data_dir, ray_address=ray_address)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(log_level, access_log=s.access_log)  # JSON lines on stderr; ours is the access log
     uvicorn.run(
         create_app(s),
         host=s.host,
         port=s.port,
         log_level=log_level,
+        log_config=None,  # uvicorn's loggers propagate to the JSON handler above
         loop="uvloop",
-        http="httptools",
+        http=JsonErrorHttpTools,  # httptools, answering what it cannot parse in the API's JSON error shape
         access_log=False,
         timeout_graceful_shutdown=10,
     )

@@ -6,9 +6,10 @@ import time
 
 from fastapi import APIRouter, Request
 
+from api.json_route import JsonRoute
 from api.schemas import Health
 
-router = APIRouter(prefix="/v1", tags=["health"])
+router = APIRouter(prefix="/v1", tags=["health"], route_class=JsonRoute)
 
 
 @router.get("/health", response_model=Health)

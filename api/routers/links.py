@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CallerDep, RuntimeDep
-from api.schemas import ErrorOut, LinkIn
+from api.json_route import JsonRoute
+from api.schemas import CALLER_ERRORS, LinkIn, error_responses
 
 router = APIRouter(
-    prefix="/v1", tags=["links"],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    prefix="/v1", tags=["links"], route_class=JsonRoute, responses=error_responses(*CALLER_ERRORS, 403, 404, 413),
 )
 
 

@@ -4,39 +4,47 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, RuntimeDep
+from api.json_route import JsonRoute
 from api.memory_input import accept_status, new_memory
 from api.schemas import (
+    CALLER_ERRORS,
+    CUBE_ID_PATTERN,
+    MEMORY_ID_PATTERN,
     Accepted,
     BatchAccepted,
     BatchIn,
-    ErrorOut,
     Memory,
     MemoryIn,
     MemoryPage,
     MemoryPatch,
     ShareIn,
     Timeline,
+    error_responses,
 )
 from pipeline.records import Kind
 from service.memories import MemoryChanges
+from storage.cube.reader import CURSOR_PATTERN
 
 router = APIRouter(
-    prefix="/v1/memories", tags=["memories"], responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+    prefix="/v1/memories", tags=["memories"], route_class=JsonRoute,
+    responses=error_responses(*CALLER_ERRORS, 404),  # 404: a cube you hold no role on, or an unknown memory
 )
 
 WaitQuery = Annotated[bool, Query(description="Answer once the write is searchable (read-your-writes).")]
-CubeQuery = Annotated[str | None, Query(max_length=200, description="The cube (default: found among yours).")]
+CubeQuery = Annotated[str | None, Query(pattern=CUBE_ID_PATTERN, description="The cube (default: found among yours).")]
+# Ids in the path are not refused by pattern: a path naming a memory that cannot exist is a 404.
+MemoryIdPath = Annotated[str, Path(json_schema_extra={"pattern": MEMORY_ID_PATTERN})]
 
 
 @router.post(
     "",
     status_code=202,
     response_model=Accepted | Memory,
-    responses={201: {"model": Memory}, 200: {"model": Accepted}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+    responses={201: {"model": Memory}, 200: {"model": Accepted}, **error_responses(403, 413)},
 )
 async def create_memory(body: MemoryIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory."""
@@ -44,7 +52,8 @@ async def create_memory(body: MemoryIn, rt: RuntimeDep, caller: CallerDep, wait:
     return JSONResponse(accepted.body(), status_code=accept_status(accepted))
 
 
-@router.post("/batch", status_code=202, response_model=BatchAccepted, responses={413: {"model": ErrorOut}})
+@router.post("/batch", status_code=202, response_model=BatchAccepted,
+             responses={200: {"model": BatchAccepted}, **error_responses(403, 413)})
 async def create_batch(body: BatchIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Accept up to `max_batch_items` memories as one job."""
     out = await rt.memories.add_batch(caller, [new_memory(item, body.cube) for item in body.items], wait)
@@ -61,7 +70,7 @@ def list_memories(
     tier: Literal["trace", "world", "skill"] | None = None,
     status: Annotated[str, Query(pattern="^(active|duplicate|superseded|all)$")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="A `next_cursor` from before.")] = None,
 ) -> dict:
     """Newest first, in one cube (default: your own); pass `next_cursor` back as `cursor`."""
     return rt.memories.list(
@@ -70,18 +79,18 @@ def list_memories(
     )
 
 
-@router.get("/{memory_id}", response_model=Memory, responses={404: {"model": ErrorOut}})
-def get_memory(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
+@router.get("/{memory_id}", response_model=Memory)
+def get_memory(memory_id: MemoryIdPath, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
     return rt.memories.get(caller, memory_id, cube)
 
 
 @router.patch(
     "/{memory_id}",
     response_model=Memory | Accepted,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses={202: {"model": Accepted}, **error_responses(403, 409, 413)},
 )
 async def patch_memory(
-    memory_id: str, body: MemoryPatch, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None
+    memory_id: MemoryIdPath, body: MemoryPatch, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None
 ) -> JSONResponse:
     """Change content, kind, tags or metadata; new content is re-embedded. The old version is kept."""
     changes = MemoryChanges(
@@ -98,9 +107,9 @@ async def patch_memory(
 @router.delete(
     "/{memory_id}",
     status_code=204,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 202: {"model": Accepted}},
+    responses={202: {"model": Accepted}, **error_responses(403)},
 )
-async def delete_memory(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> Response:
+async def delete_memory(memory_id: MemoryIdPath, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> Response:
     """Remove the memory from its cube and from every index."""
     accepted = await rt.memories.delete(caller, memory_id, cube)
     if accepted.status != "done":
@@ -112,17 +121,17 @@ async def delete_memory(memory_id: str, rt: RuntimeDep, caller: CallerDep, cube:
     "/{memory_id}/share",
     status_code=201,
     response_model=Memory,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={202: {"model": Accepted}, **error_responses(403, 413)},
 )
-async def share_memory(memory_id: str, body: ShareIn, rt: RuntimeDep, caller: CallerDep) -> JSONResponse:
+async def share_memory(memory_id: MemoryIdPath, body: ShareIn, rt: RuntimeDep, caller: CallerDep) -> JSONResponse:
     """Copy a memory you can read into a cube you can write; the copy links back to the original."""
     accepted = await rt.memories.share(caller, memory_id, body.to, body.from_cube)
     return JSONResponse(accepted.body(), status_code=201 if accepted.memory is not None else 202)
 
 
-@router.get("/{memory_id}/timeline", response_model=Timeline, responses={404: {"model": ErrorOut}})
+@router.get("/{memory_id}/timeline", response_model=Timeline)
 def timeline(
-    memory_id: str,
+    memory_id: MemoryIdPath,
     rt: RuntimeDep,
     caller: CallerDep,
     before: Annotated[int, Query(ge=0, le=100, description="Turns before it.")] = 3,

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from api.deps import OperatorDep, RuntimeDep
-from api.schemas import ErrorOut, Strict
+from api.json_route import JsonRoute
+from api.schemas import CALLER_ERRORS, ReindexAccepted, ReindexIn, error_responses
 
-router = APIRouter(prefix="/v1", tags=["admin"], responses={409: {"model": ErrorOut}})
-
-
-class ReindexIn(Strict):
-    reembed: bool = Field(False, description="Recompute vectors made by another model first.")
-    all: bool = Field(False, description="With reembed: recompute every vector, not only stale ones.")
-
-
-class ReindexAccepted(Strict):
-    job_id: str
-    status: str
+router = APIRouter(prefix="/v1", tags=["admin"], route_class=JsonRoute,
+                   responses=error_responses(*CALLER_ERRORS, 403, 409, 413))
 
 
 @router.post("/reindex", status_code=202, response_model=ReindexAccepted)

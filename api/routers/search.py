@@ -6,15 +6,15 @@ from fastapi import APIRouter
 from fastapi.responses import ORJSONResponse
 
 from api.deps import CallerDep, RuntimeDep
-from api.schemas import ErrorOut, SearchIn, SearchOut
+from api.json_route import JsonRoute
+from api.schemas import CALLER_ERRORS, SearchIn, SearchOut, error_responses
 from pipeline.filters import SearchFilter
 from pipeline.ranking.budget import Budget
 from pipeline.timefmt import to_ms
 from service.hybrid_search import SearchRequest
 
 router = APIRouter(
-    prefix="/v1", tags=["search"],
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    prefix="/v1", tags=["search"], route_class=JsonRoute, responses=error_responses(*CALLER_ERRORS, 404, 413),
 )
 
 

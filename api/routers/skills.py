@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import CallerDep, RuntimeDep
-from api.schemas import ErrorOut, RenderIn
+from api.json_route import JsonRoute
+from api.schemas import CALLER_ERRORS, CUBE_ID_PATTERN, JSON_INT_MAX, MEMORY_ID_PATTERN, RenderIn, error_responses
 
 router = APIRouter(
-    prefix="/v1/skills", tags=["skills"],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    prefix="/v1/skills", tags=["skills"], route_class=JsonRoute, responses=error_responses(*CALLER_ERRORS, 404),
 )
-CubeQuery = Annotated[str | None, Query(max_length=200)]
+CubeQuery = Annotated[str | None, Query(pattern=CUBE_ID_PATTERN)]
+SkillIdPath = Annotated[str, Path(json_schema_extra={"pattern": MEMORY_ID_PATTERN})]  # else 404, not refused
 
 
 @router.get("")
@@ -24,19 +25,19 @@ def list_skills(rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> li
 
 @router.get("/{skill_id}")
 def get_skill(
-    skill_id: str, rt: RuntimeDep, caller: CallerDep,
-    version: Annotated[int | None, Query(ge=1)] = None, cube: CubeQuery = None,
+    skill_id: SkillIdPath, rt: RuntimeDep, caller: CallerDep,
+    version: Annotated[int | None, Query(ge=1, le=JSON_INT_MAX)] = None, cube: CubeQuery = None,
 ) -> dict:
     return rt.skills.get(caller, skill_id, version, cube)
 
 
 @router.get("/{skill_id}/tool")
-def skill_tool(skill_id: str, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
+def skill_tool(skill_id: SkillIdPath, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
     """The skill as a callable tool: an OpenAI function definition and an MCP tool definition."""
     return rt.skills.tool(caller, skill_id, cube)
 
 
-@router.post("/{skill_id}/render")
-def render_skill(skill_id: str, body: RenderIn, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
+@router.post("/{skill_id}/render", responses=error_responses(413))
+def render_skill(skill_id: SkillIdPath, body: RenderIn, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> dict:
     """The procedure with `params` filled in (checked against the skill's JSON Schema)."""
     return rt.skills.render(caller, skill_id, body.params, cube)

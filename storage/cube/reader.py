@@ -6,8 +6,9 @@ in-memory caches (hot vectors, dedupe state) follow to stay current.
 
 from __future__ import annotations
 
-import base64
-from collections import deque
+import logging
+import re
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,23 @@ from pipeline.records import IndexRow, MemoryRecord, Status, Tier
 from pipeline.world_model import StoredFact
 from pipeline.world_facts.fact import WorldFact
 from storage.cube.schema import (
-    CONTEXT_KIND, INDEX_COLUMNS, RECORD_COLUMNS, THREAD_COLUMNS, chunks, index_row_from, record_from, thread_row_from,
+    CONTEXT_KIND, INDEX_COLUMNS, RECORD_COLUMNS, RECORD_POSITION, THREAD_COLUMNS, UnreadableRecord, chunks,
+    index_row_from, record_from, thread_row_from,
 )
 from storage.sqlite import connect
+
+log = logging.getLogger(__name__)
+_REPORTED: set[tuple[str, str]] = set()
+
+
+class _Undecodable(tuple):
+    """A row whose text is not UTF-8: only its time and id (its place in a listing) could be read."""
+
+
+def _position(row: Sequence[Any]) -> tuple[int, str] | None:
+    """A raw row's (created_at, id), the keys lists and exports page by, when they are usable."""
+    created_at, memory_id = row[RECORD_POSITION[0]], row[RECORD_POSITION[1]]
+    return (created_at, memory_id) if type(created_at) is int and isinstance(memory_id, str) else None
 
 
 @dataclass(frozen=True)
@@ -43,16 +58,21 @@ class ChangeFeed:
     reset: bool
 
 
+# A list position: the last row's time and id. Its pattern is in the OpenAPI, and every string that
+# matches it is a position (issue 13: an opaque base64 cursor made most schema-valid cursors a 422).
+CURSOR_PATTERN = r"^-?[0-9]{1,15}[.][A-Za-z0-9_.:-]{0,128}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def encode_cursor(created_at: int, memory_id: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([created_at, memory_id])).decode()
+    return f"{created_at}.{memory_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        created_at, memory_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return int(created_at), str(memory_id)
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise Invalid("cursor is not one this server issued") from exc
+    if not _CURSOR.fullmatch(cursor):
+        raise Invalid("cursor is not one this server issued")
+    created_at, _, memory_id = cursor.partition(".")
+    return int(created_at), memory_id
 
 
 class CubeReader:
@@ -68,17 +88,66 @@ class CubeReader:
         self._conn.close()
 
     def get(self, memory_id: str) -> MemoryRecord | None:
-        row = self._conn.execute(f"SELECT {RECORD_COLUMNS} FROM memories WHERE id = ?", (memory_id,)).fetchone()
-        return record_from(row) if row else None
+        """The record, or None if there is none or it cannot be read (logged: `memos repair` fixes it)."""
+        records = self._records(f"SELECT {RECORD_COLUMNS} FROM memories WHERE id = ?", (memory_id,))
+        return records[0] if records else None
 
     def get_many(self, ids: Sequence[str]) -> dict[str, MemoryRecord]:
         out: dict[str, MemoryRecord] = {}
         for chunk in chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            for row in self._conn.execute(f"SELECT {RECORD_COLUMNS} FROM memories WHERE id IN ({marks})", chunk):
-                rec = record_from(row)
+            for rec in self._records(f"SELECT {RECORD_COLUMNS} FROM memories WHERE id IN ({marks})", chunk):
                 out[rec.id] = rec
         return out
+
+    # --- reading records, damaged ones skipped -------------------------------------------------
+
+    def _records(self, sql: str, args: Sequence[Any]) -> list[MemoryRecord]:
+        """The records a `SELECT {RECORD_COLUMNS}` finds, in its order, leaving out (and logging) any
+        that cannot be shown: one damaged row never takes down a read of its cube (issue 13)."""
+        return [rec for rec in map(self._record, self._rows(sql, args)) if rec is not None]
+
+    def _rows(self, sql: str, args: Sequence[Any]) -> list[Sequence[Any]]:
+        """The raw rows, one per row found: a row that cannot be decoded stands as an `_Undecodable`,
+        so that pages still count it and still end at it."""
+        try:
+            return list(self._conn.execute(sql, args))
+        except UnicodeDecodeError:
+            # Text that is not UTF-8 stops a whole statement: find the rows again, then read them one by one.
+            rows: list[Sequence[Any]] = []
+            for (rowid,) in list(self._conn.execute(sql.replace(RECORD_COLUMNS, "rowid", 1), args)):
+                try:
+                    rows.append(self._conn.execute(f"SELECT {RECORD_COLUMNS} FROM memories WHERE rowid = ?",
+                                                   (rowid,)).fetchone())
+                except UnicodeDecodeError as exc:
+                    rows.append(self._undecodable(rowid, exc))
+            return rows
+
+    def _undecodable(self, rowid: int, exc: UnicodeDecodeError) -> _Undecodable:
+        values: list[Any] = [None] * len(RECORD_COLUMNS.split(", "))
+        try:
+            values[RECORD_POSITION[0]], values[RECORD_POSITION[1]] = self._conn.execute(
+                "SELECT created_at, id FROM memories WHERE rowid = ?", (rowid,)).fetchone()
+        except UnicodeDecodeError:  # the id itself: the row keeps no usable position
+            values[RECORD_POSITION[1]] = f"at rowid {rowid}"
+        self._report(values[RECORD_POSITION[1]], f"text that is not UTF-8 ({exc.reason})")
+        return _Undecodable(values)
+
+    def _record(self, row: Sequence[Any]) -> MemoryRecord | None:
+        if isinstance(row, _Undecodable):
+            return None  # reported when it was read
+        try:
+            return record_from(row)
+        except UnreadableRecord as exc:
+            self._report(exc.memory_id, exc.reason)
+            return None
+
+    def _report(self, memory_id: object, reason: str) -> None:
+        key = (str(self.path), str(memory_id))
+        if key not in _REPORTED:  # once per process: a damaged row in a busy list would flood the log
+            _REPORTED.add(key)
+            log.error("cube %s: memory %s cannot be read (%s); left out of reads until `memos repair` fixes it",
+                      self.path.stem, memory_id, reason)
 
     def thread_around(self, ids: Sequence[str], reach: int, gap_ms: int) -> list[ThreadRow]:
         """Each conversation turn's own row (any status) and up to `reach` active turns either side in its thread.
@@ -115,8 +184,10 @@ class CubeReader:
         earlier = [r[0] for r in self._adjacent(own, before, None, later=False)][::-1]
         later = [r[0] for r in self._adjacent(own, after, None, earlier=False)]
         records = self.get_many([*earlier, own[0], *later])
+        if own[0] not in records:
+            return None  # it cannot be read (logged); its neighbours are still shown in their own timelines
         ordered = [records[i] for i in [*earlier, own[0], *later] if i in records]
-        return ordered, len(earlier)
+        return ordered, sum(1 for i in earlier if i in records)
 
     def _adjacent(
         self, own: Sequence[Any], limit: int, gap_ms: int | None, earlier: bool = True, later: bool = True,
@@ -190,23 +261,28 @@ class CubeReader:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        rows = [record_from(r) for r in self._conn.execute(sql, (*args, limit + 1))]
+        rows = self._rows(sql, (*args, limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-        return ListPage(rows, next_cursor)
+        records = [rec for rec in map(self._record, rows) if rec is not None]
+        # The page ends at its last row, read or not, so a damaged row never ends the listing early.
+        last = _position(rows[-1]) if rows else None
+        if last is None and records:
+            last = (records[-1].created_at, records[-1].id)
+        next_cursor = encode_cursor(*last) if more and last is not None else None
+        return ListPage(records, next_cursor)
 
     def iter_records(self, batch_size: int = 1_000) -> Iterator[MemoryRecord]:
-        """Every memory of the cube (any status), oldest first, for export."""
-        after: tuple[int, str] = (-1, "")
-        while True:
-            rows = [record_from(r) for r in self._conn.execute(
-                f"SELECT {RECORD_COLUMNS} FROM memories WHERE (created_at, id) > (?, ?) "
-                "ORDER BY created_at, id LIMIT ?", (*after, batch_size))]
-            if not rows:
+        """Every memory of the cube (any status), oldest first, for export; damaged rows are left out and logged."""
+        # The first page has no lower bound: a start of (-1, "") once left out every memory before 1970.
+        rows = self._rows(f"SELECT {RECORD_COLUMNS} FROM memories ORDER BY created_at, id LIMIT ?", (batch_size,))
+        while rows:
+            yield from (rec for rec in map(self._record, rows) if rec is not None)
+            after = next((p for p in map(_position, reversed(rows)) if p is not None), None)
+            if after is None:
                 return
-            yield from rows
-            after = (rows[-1].created_at, rows[-1].id)
+            rows = self._rows(f"SELECT {RECORD_COLUMNS} FROM memories WHERE (created_at, id) > (?, ?) "
+                              "ORDER BY created_at, id LIMIT ?", (*after, batch_size))
 
     def links_from(self, ids: Sequence[str], link_type: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -267,8 +343,7 @@ class CubeReader:
             )
             if not rows:
                 return
-            for row in rows:
-                yield index_row_from(row)
+            yield from (r for r in map(self._index_row, rows) if r is not None)
             last = rows[-1][0]
 
     def index_arrays(self, batch_size: int = 20_000) -> Iterator[dict[str, Any]]:
@@ -281,23 +356,46 @@ class CubeReader:
                 (last, batch_size)))
             if not rows:
                 return
-            yield {
-                "ids": [r[0] for r in rows],
-                "kinds": [r[1] for r in rows],
-                "tiers": [r[2] for r in rows],
-                "tags": [orjson.loads(r[3]) for r in rows],
-                "created_at": np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows)),
-                "vectors": np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(len(rows), -1),
-            }
             last = rows[-1][0]
+            kept, tags = [], []
+            # The vectors' width is what most rows have: a damaged first row must not set it.
+            width = (Counter(len(r[5]) for r in rows if isinstance(r[5], bytes)).most_common(1) or [(0, 0)])[0][0]
+            for r in rows:
+                try:
+                    row_tags = orjson.loads(r[3])
+                except (orjson.JSONDecodeError, TypeError):
+                    row_tags = None
+                if not isinstance(row_tags, list) or type(r[4]) is not int or not isinstance(r[5], bytes) \
+                        or len(r[5]) != width:
+                    self._report(r[0], "its tags, time or vector cannot be loaded")
+                    continue
+                kept.append(r)
+                tags.append(row_tags)
+            if not kept:
+                continue
+            yield {
+                "ids": [r[0] for r in kept],
+                "kinds": [r[1] for r in kept],
+                "tiers": [r[2] for r in kept],
+                "tags": tags,
+                "created_at": np.fromiter((r[4] for r in kept), dtype=np.int64, count=len(kept)),
+                "vectors": np.frombuffer(b"".join(r[5] for r in kept), dtype=np.float32).reshape(len(kept), -1),
+            }
 
     def index_rows_for(self, ids: Sequence[str]) -> list[IndexRow]:
         out = []
         for chunk in chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            out += [index_row_from(r) for r in self._conn.execute(
-                f"SELECT {INDEX_COLUMNS} FROM memories WHERE id IN ({marks})", chunk)]
+            out += [r for r in map(self._index_row, self._conn.execute(
+                f"SELECT {INDEX_COLUMNS} FROM memories WHERE id IN ({marks})", chunk)) if r is not None]
         return out
+
+    def _index_row(self, row: Sequence[Any]) -> IndexRow | None:
+        try:
+            return index_row_from(row)
+        except (ValueError, TypeError) as exc:  # tags that are not JSON, a vector blob of the wrong size
+            self._report(row[0], f"its index row cannot be built ({exc})")
+            return None
 
     def dedupe_rows(self) -> Iterator[tuple[str, str, str, np.ndarray | None]]:
         """(id, status, content_hash, vector) of every stored memory, for the dedupe state."""
@@ -365,10 +463,9 @@ class CubeReader:
                  "task_vector": np.frombuffer(r[5], dtype=np.float32) if r[5] else None} for r in rows]
 
     def episode_traces(self, episode_id: str) -> list[MemoryRecord]:
-        rows = self._conn.execute(
+        return self._records(
             f"SELECT {RECORD_COLUMNS} FROM memories WHERE episode = ? AND kind != 'summary' "
             "ORDER BY created_at, id", (episode_id,))
-        return [record_from(r) for r in rows]
 
     def feedback_of(self, memory_id: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(

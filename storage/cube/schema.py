@@ -7,13 +7,15 @@ dataclasses in pipeline/records.py, so a field is named once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 import orjson
 
 from pipeline.context import ThreadRow
 from pipeline.records import IndexRow, MemoryRecord, Status, column_names, json_columns
+from pipeline.timefmt import representable
 
 MIGRATIONS = [
     [
@@ -131,6 +133,7 @@ MIGRATIONS = [
 _RECORD_NAMES = column_names(MemoryRecord)
 _RECORD_JSON = json_columns(MemoryRecord)
 RECORD_COLUMNS = ", ".join(_RECORD_NAMES)
+RECORD_POSITION = (_RECORD_NAMES.index("created_at"), _RECORD_NAMES.index("id"))  # the key lists page by
 # The index row's fields that are plain columns; its vector is the `embedding` blob.
 _INDEX_NAMES = tuple(n for n in column_names(IndexRow) if n not in ("vector", "context"))
 INDEX_COLUMNS = ", ".join((*_INDEX_NAMES, "embedding"))
@@ -138,11 +141,69 @@ THREAD_COLUMNS = "id, index_text, created_at, intake_seq, episode, status, tier"
 CONTEXT_KIND = "message"  # only conversation turns get neighbouring-turn context
 
 
-def record_from(row: Sequence[Any]) -> MemoryRecord:
+# The record's times; service/views.py shows each as ISO 8601.
+TIME_COLUMNS = ("created_at", "updated_at", "valid_from", "valid_to")
+
+
+class UnreadableRecord(ValueError):
+    """A stored row that cannot be shown as a memory (a bad time, JSON or type); `memos repair` fixes it."""
+
+    def __init__(self, memory_id: object, reason: str) -> None:
+        super().__init__(f"memory {memory_id!s:.80}: {reason}")
+        self.memory_id, self.reason = memory_id, reason
+
+
+def _shape(hint: Any) -> tuple[tuple[type, ...], type | None]:
+    """The Python types a field of this annotation may hold, and its items' type for a list."""
+    allowed: list[type] = []
+    item: type | None = None
+    for arm in get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,):
+        origin = get_origin(arm) or arm
+        allowed.append(type(None) if arm is type(None) else origin)
+        if origin is list and get_args(arm):
+            item = get_args(arm)[0]
+    return tuple(allowed), item
+
+
+_HINTS = get_type_hints(MemoryRecord)
+FIELD_SHAPES = [(name, *_shape(_HINTS[name])) for name in _RECORD_NAMES]  # (name, types allowed, list item type)
+RECORD_NAMES, RECORD_JSON = _RECORD_NAMES, _RECORD_JSON
+
+
+def record_problem(values: dict[str, Any]) -> str | None:
+    """Why a decoded row cannot be shown as a memory, or None: every field of its declared type, every
+    time within years 1-9999 (a year-10000 time once broke every read of its cube: issue 13)."""
+    for name, allowed, item in FIELD_SHAPES:
+        value = values[name]
+        if not isinstance(value, allowed) or isinstance(value, bool):
+            return f"{name} holds {type(value).__name__}, not {'/'.join(t.__name__ for t in allowed)}"
+        if item is not None and value and not all(isinstance(v, item) for v in value):
+            return f"{name} holds an item that is not {item.__name__}"
+    for name in TIME_COLUMNS:
+        value = values[name]
+        if value is not None and not representable(value):
+            return f"{name} = {value!r} is not a time within years 1-9999"
+    return None
+
+
+def decoded_values(row: Sequence[Any]) -> dict[str, Any]:
+    """A row's values by field name, JSON columns decoded; UnreadableRecord if one is not JSON."""
     values = dict(zip(_RECORD_NAMES, row))
     for name in _RECORD_JSON:
         raw = values[name]
-        values[name] = orjson.loads(raw) if raw else None
+        try:
+            values[name] = orjson.loads(raw) if raw else None
+        except (orjson.JSONDecodeError, TypeError) as exc:  # TypeError: not text at all
+            raise UnreadableRecord(values["id"], f"{name} is not JSON ({exc})") from None
+    return values
+
+
+def record_from(row: Sequence[Any]) -> MemoryRecord:
+    """The stored row as a record, or UnreadableRecord: a record returned here can always be shown."""
+    values = decoded_values(row)
+    problem = record_problem(values)
+    if problem is not None:
+        raise UnreadableRecord(values["id"], problem)
     return MemoryRecord(**values)
 
 

@@ -23,7 +23,9 @@ from pipeline.world_facts.fact import WorldFact
 from pipeline.world_model import Action
 from pipeline.write_decisions import WritePolicy
 from storage.cube.reader import CubeReader
+from storage.cube.restore import RestoreOps
 from storage.cube.schema import MIGRATIONS, blob, json_text
+from storage.disk_space import full_disk
 from storage.sqlite import connect, create_migrated, migrate
 
 CHANGES_KEPT = 200_000  # caches further behind than this reload from scratch
@@ -51,7 +53,7 @@ class ApplyResult:
 Row = dict[str, Any]
 
 
-class CubeWriter(CubeReader):
+class CubeWriter(RestoreOps, CubeReader):
     """The one writer of a cube file (the shard's write actor); creates and migrates the file."""
 
     def __init__(self, path: Path, policy: WritePolicy) -> None:
@@ -70,6 +72,7 @@ class CubeWriter(CubeReader):
             Op.EPISODE: self._episode,
             Op.FEEDBACK: self._feedback,
             Op.LINK: self._user_link,
+            Op.RESTORE: self._restore,
         }
 
     def apply(self, rows: Sequence[Row], embed_model: str) -> ApplyResult:
@@ -80,6 +83,8 @@ class CubeWriter(CubeReader):
                 for row in rows:
                     self._apply_row(row, embed_model, result)
                 self._conn.execute("DELETE FROM changes WHERE seq <= ?", (self.last_change() - CHANGES_KEPT,))
+        except apsw.FullError as exc:  # rolled back whole; the driver retries the batch once space frees
+            raise full_disk(f"cube file {self.path.name}") from exc
         except apsw.Error as exc:
             raise StoreError(f"cube file {self.path.name}: {exc}") from exc
         return result

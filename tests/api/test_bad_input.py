@@ -134,7 +134,9 @@ def test_bad_searches_are_refused(mallory, body):
 
 
 def test_wrong_methods_and_paths(mallory):
-    error(mallory.put("/v1/memories"), 405, "method_not_allowed")
+    wrong = mallory.put("/v1/memories")
+    error(wrong, 405, "method_not_allowed")
+    assert wrong.headers["allow"] == "GET, POST"  # RFC 9110: a 405 names what the path takes
     error(mallory.get("/v1/nothing-here"), 404, "not_found")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from api.schemas import SearchIn, SearchOut
 from pipeline.errors import Invalid
@@ -83,8 +84,10 @@ def test_until_must_be_later_than_since_in_stored_milliseconds():
     body = {"query": "x", "since": "2023-06-01T00:00:00Z"}
     with pytest.raises(Invalid, match="^until must be later than since$"):
         SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.0004Z"})  # the same millisecond
-    # a time without a zone is taken as UTC, as stored times are
-    assert SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.001"}).until is not None
+    assert SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.001Z"}).until is not None
+    # a time names its zone (issue 13: the OpenAPI's date-time, exactly as the server reads it)
+    with pytest.raises(ValidationError, match="RFC 3339 time with a zone"):
+        SearchIn.model_validate({**body, "until": "2023-06-01T00:00:00.001"})
     assert SearchIn.model_validate({"query": "x", "until": "2023-01-01T00:00:00Z"}).since is None
 
 

@@ -148,14 +148,14 @@ def test_user_links_join_the_graph_and_bad_links_are_refused(agent):
     graph = agent.get(f"/v1/memories/{b['id']}/graph", params={"types": "related"}).json()
     assert [(e["src"], e["dst"]) for e in graph["edges"]] == [(a["id"], b["id"])]
     assert {n["id"] for n in graph["nodes"]} == {a["id"], b["id"]}
-    assert agent.post("/v1/links", json={"src": a["id"], "dst": "nope", "type": "related"}).status_code == 422
+    assert agent.post("/v1/links", json={"src": a["id"], "dst": "nope", "type": "related"}).status_code == 404
     assert agent.post("/v1/links", json={"src": a["id"], "dst": b["id"], "type": "Bad Type!"}).status_code == 422
     assert agent.post("/v1/links", json={"src": "ghost", "dst": b["id"], "type": "related"}).status_code == 404
 
 
 def test_traces_must_name_an_existing_episode_and_closing_twice_conflicts(agent):
     r = agent.post("/v1/memories", json={"content": "x", "episode": "ep-does-not-exist"})
-    assert r.status_code == 422
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"  # issue 13: was 422
     ep = agent.post("/v1/episodes", json={"task": "tidy the backlog"}).json()["id"]
     assert agent.patch(f"/v1/episodes/{ep}", json={"outcome": "success"}).status_code == 200
     again = agent.patch(f"/v1/episodes/{ep}", json={"outcome": "failure"})

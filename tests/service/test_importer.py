@@ -1,7 +1,9 @@
-"""service/importer.py: a file import runs the whole stage chain into a cube.
+"""The import engine (service/interchange.py ImportEngine, which `memos import --offline` runs too):
+a table of rows goes through the whole stage chain into a cube.
 
 Regression (issue 12): `memos import --offline` skipped the extract and crystallize stages, so an
-imported note stated no world facts.
+imported note stated no world facts. Issue 15: a vector is reused only from the server's model,
+and the old importer's DuckDB reading widened each row's metadata with the other rows' keys.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from service.importer import import_file
+from pipeline.interchange.jsonl import write_jsonl as bundle_stream
+from pipeline.interchange.model import iso
+from pipeline.interchange.plan import OnConflict
+from service.importer import read_chunks
+from service.interchange import ImportEngine, check_source
 from service.runtime import Runtime
 from storage.cube.reader import CubeReader
 
 DIM = 384
+MODEL = "all-MiniLM-L6-v2"
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -23,35 +30,63 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def test_an_imported_note_yields_its_world_fact_and_a_carried_vector_is_kept(runtime: Runtime, tmp_path: Path):
-    carried = [0.0] * DIM
-    carried[7] = 2.0
+def bundle(path: Path, objects: list[dict]) -> Path:
+    header = {"object": "header", "format": "memos-interchange", "version": "1.0", "created_at": iso(0),
+              "producer": {"name": "test", "version": "0"}, "cubes": []}
+    path.write_bytes(b"".join(bundle_stream(header, objects)))
+    return path
+
+
+def test_an_imported_note_yields_its_world_fact(runtime: Runtime, tmp_path: Path):
     source = write_jsonl(tmp_path / "notes.jsonl", [
-        {"id": "imp-tea", "content": "Alice prefers green tea.", "kind": "note"},
-        {"id": "imp-kite", "content": "The red kite flew over the harbour", "vector": carried},
-        {"id": "imp-empty", "content": ""},
-        {"id": "imp-bogus", "content": "a bogus kind", "kind": "bogus"},
+        {"id": "imp-tea", "content": "Alice prefers green tea.", "kind": "note", "metadata": {"a": 1}},
+        {"id": "imp-kite", "content": "The red kite flew over the harbour", "metadata": {"b": 2}},
     ])
     cube = runtime.registry.ensure_private("agent-importer", "importer")
+    checked, total = check_source(source, "auto")
     seen: list[int] = []
-    totals = import_file(source, cube, "importer", runtime.chain, DIM, max_chars=runtime.settings.max_content_chars,
-                         progress=seen.append)
-
-    assert totals.view() == {
-        "read": 4, "imported": 2, "skipped": 2, "reused_vectors": 1,
-        "skipped_examples": ["row 3: content is missing or empty",
-                             "row 4: kind 'bogus' is not one of ['fact', 'image', 'message', 'note', 'persona', "
-                             "'skill', 'summary', 'tool_call']"],
-    }
-    assert seen[-1] == 4  # progress counts every row handled, skipped ones too
+    engine = ImportEngine(runtime.paths, runtime.chain, cube, "importer", MODEL, DIM)
+    tally = engine.run(checked, OnConflict.SKIP, progress=lambda n, t: seen.append(n))
+    assert (total, tally.summary(), seen) == (2, {"added": 2, "updated": 0, "skipped": 0, "errors": 0}, [2])
     store = CubeReader(runtime.paths.cube_db(cube.id))
     try:
         (fact,) = store.list(limit=10, tier="world").items
+        kite = store.get("imp-kite")
         vectors = store.embeddings(["imp-tea", "imp-kite", fact.id])
     finally:
         store.close()
     assert (fact.kind, fact.content, fact.source_ids) == ("fact", "Alice prefers green tea.", ["imp-tea"])
-    expected = np.zeros(DIM, dtype=np.float32)
-    expected[7] = 1.0
-    assert np.array_equal(vectors["imp-kite"], expected)  # the file's vector, made unit length, not re-embedded
-    assert set(vectors) == {"imp-tea", "imp-kite", fact.id}  # the note and its fact were embedded
+    assert kite.metadata == {"b": 2}  # not {"a": None, "b": 2}
+    assert set(vectors) == {"imp-tea", "imp-kite", fact.id}  # the notes and the fact were embedded
+
+
+def test_a_bundles_vector_is_kept_only_from_the_servers_model(runtime: Runtime, tmp_path: Path):
+    carried = [0.0] * DIM
+    carried[7] = 1.0
+
+    def objects(memory_id: str, model: str) -> list[dict]:
+        return [{"object": "memory", "id": memory_id, "tier": "trace", "kind": "note", "content": "a red kite",
+                 "temporal": {"created_at": iso(1_000)}},
+                {"object": "vector", "memory_id": memory_id, "model": model, "dimensions": DIM, "vector": carried}]
+
+    source = bundle(tmp_path / "b.memos.jsonl", objects("vec-same", MODEL) + objects("vec-other", "another-model"))
+    cube = runtime.registry.ensure_private("agent-vectors", "vectors")
+    engine = ImportEngine(runtime.paths, runtime.chain, cube, "vectors", MODEL, DIM)
+    engine.run(check_source(source, "auto")[0], OnConflict.SKIP)
+    assert engine.reused_vectors == 1
+    store = CubeReader(runtime.paths.cube_db(cube.id))
+    try:
+        vectors = store.embeddings(["vec-same", "vec-other"])
+    finally:
+        store.close()
+    assert np.array_equal(vectors["vec-same"], np.asarray(carried, dtype=np.float32))  # kept, not embedded
+    assert not np.array_equal(vectors["vec-other"], np.asarray(carried, dtype=np.float32))  # embedded again
+
+
+def test_read_chunks_keeps_each_rows_own_metadata(tmp_path: Path):
+    source = write_jsonl(tmp_path / "rows.jsonl", [{"content": "x", "metadata": {"a": 1}},
+                                                   {"content": "y", "metadata": {"b": 2}, "tool": {"name": "t"}}])
+    (batch,) = list(read_chunks(source))
+    rows = batch.to_pylist()
+    assert [orjson.loads(r["metadata"]) for r in rows] == [{"a": 1}, {"b": 2}]
+    assert rows[0]["tool"] is None and orjson.loads(rows[1]["tool"]) == {"name": "t"}

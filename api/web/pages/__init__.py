@@ -1,0 +1,1 @@
+"""One router per page of the UI; each validates its query, calls the services and renders one template."""
