@@ -34,7 +34,7 @@ class PrefetchStage:
         """Cubes predicted to be searched soon that are not hot yet; their files are pre-read now."""
         now = time.time()
         self._model.forget_below(now)
-        wanted = [c for c in self._model.predict(now, self._top) if c not in set(hot)]
+        wanted = self._model.predict(now, self._top, exclude=frozenset(hot))
         for cube in wanted:
             if now - self._read_ahead.get(cube, 0) > 60:
                 self._read_ahead[cube] = now

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo" / "locomo10.json"
@@ -36,10 +36,10 @@ class Question:
 
 
 def parse_session_time(value: str) -> datetime | None:
-    """LoCoMo writes '1:56 pm on 8 May, 2023'."""
+    """LoCoMo writes '1:56 pm on 8 May, 2023', with no zone; the server takes only zoned times, so UTC."""
     for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y"):
         try:
-            return datetime.strptime(value.strip(), fmt)
+            return datetime.strptime(value.strip(), fmt).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
     return None

@@ -38,8 +38,11 @@ class ActivityModel:
             self.scores[cube] = self._decayed(cube, at) + bonus
             self.stamp[cube] = at
 
-    def predict(self, now: float, top: int, min_score: float = 0.3) -> list[str]:
-        ranked = sorted(((self._decayed(c, now), c) for c in self.scores), reverse=True)
+    def predict(self, now: float, top: int, min_score: float = 0.3,
+                exclude: frozenset[str] = frozenset()) -> list[str]:
+        """The `top` likeliest cubes outside `exclude` (those already warm): busy warm cubes must not
+        crowd a newly active one out of the plan."""
+        ranked = sorted(((self._decayed(c, now), c) for c in self.scores if c not in exclude), reverse=True)
         return [c for score, c in ranked[:top] if score >= min_score]
 
     def forget_below(self, now: float, floor: float = 0.01) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,10 +33,16 @@ AFTER_REVOKE = {**WITH_GRANTS, ("bob", "K"): {op: NOPE for op in OPS}}
 
 
 @pytest.fixture(scope="module")
-def world(auth_server: AuthServer) -> dict[str, str]:
+def world(auth_server: AuthServer) -> Iterator[dict[str, str]]:
     with auth_server.as_("alice") as alice:
         kb = alice.post("/v1/cubes", json={"name": "alice's knowledge base"}).json()["id"]
-    return {"A": "agent-alice", "K": kb}
+    yield {"A": "agent-alice", "K": kb}
+    # The server is shared by the whole session: later modules must meet alice's cube private again.
+    with auth_server.as_("alice") as alice:
+        for member in alice.get("/v1/cubes/agent-alice/members").json():
+            if member["agent"] != "alice":
+                alice.delete(f"/v1/cubes/agent-alice/members/{member['agent']}")
+        assert [m["agent"] for m in alice.get("/v1/cubes/agent-alice/members").json()] == ["alice"]
 
 
 def seed(auth: AuthServer, cube: str, text: str) -> str:

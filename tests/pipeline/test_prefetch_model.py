@@ -23,3 +23,14 @@ def test_scores_decay_with_the_half_life_and_rank_by_recency_and_frequency():
     model.observe("a", ["once"], "search", at=2.0)
     assert model.predict(now=3.0, top=1) == ["often"]
     assert model.predict(now=100.0, top=5) == []  # ten half-lives later nothing is predicted
+
+
+def test_cubes_already_warm_do_not_crowd_a_newly_written_one_out_of_the_plan():
+    model = ActivityModel(half_life_s=600)
+    for i in range(20):
+        for _ in range(5):
+            model.observe(f"busy{i}", [f"agent-busy{i}"], "search", at=0.0)
+    model.observe("newcomer", ["agent-newcomer"], "write", at=1.0)
+    warm = frozenset(f"agent-busy{i}" for i in range(20))
+    assert "agent-newcomer" not in model.predict(now=1.0, top=4)
+    assert model.predict(now=1.0, top=4, exclude=warm) == ["agent-newcomer"]
