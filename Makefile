@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test system-deps ui-assets bench bench-tools bench-locomo bench-load lock clean
+.PHONY: serve test ocr-deps system-deps ui-assets bench bench-tools bench-locomo bench-load lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,15 +12,20 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-serve: $(STAMP)
+serve: $(STAMP) ocr-deps
 	$(BIN)/memos serve
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
-# Debian's chromium, which the browser tests (tests/web/) drive; needs root, as on CI. Quick when present.
+# Debian packages: tesseract-ocr reads the text in stored images (the server uses it); chromium drives
+# the browser tests (tests/web/). They need root, as on CI; quick when present.
+ocr-deps:
+	test -x /usr/bin/tesseract || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
+
 system-deps:
-	test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	test -x /usr/bin/chromium -a -x /usr/bin/tesseract || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium tesseract-ocr; }
 
 # Re-vendor the UI's browser libraries from the npm registry (versions pinned in api/web/vendor_assets.py).
 ui-assets: $(STAMP)
