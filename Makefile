@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test ocr-deps system-deps ui-assets bench bench-tools bench-locomo bench-load lock clean
+.PHONY: serve test ocr-deps system-deps ui-assets bench bench-tools bench-locomo bench-longmemeval bench-load bench-reindex lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,14 @@ ui-assets: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ingest --out benchmarks/out/ingest.json
 
-# LoCoMo retrieval quality: every ranking configuration on one ingest (about 10 minutes on 2 cores).
+# LoCoMo retrieval quality: every ranking configuration on one ingest, world model on and off
+# (ingests cached in benchmarks/cache; about an hour on 2 cores the first time).
 bench-locomo: $(STAMP)
 	$(BIN)/python -m benchmarks.locomo --data ../shared/data/locomo/locomo10.json --out benchmarks/out/locomo.json
+
+# LongMemEval-S retrieval (60 questions, ~29k turns; world model on and off): the ingest takes long on 2 cores.
+bench-longmemeval: $(STAMP)
+	$(BIN)/python -m benchmarks.longmemeval --data ../shared/data/longmemeval/longmemeval_s_sample60.json --out benchmarks/out/longmemeval.json
 
 # The HTTP load generators the load benchmark drives (Debian packages; needs root).
 bench-tools:
@@ -44,6 +49,11 @@ bench-tools:
 
 bench-load: $(STAMP) bench-tools
 	$(BIN)/python -m benchmarks.load --out benchmarks/out/load.json
+
+# The Ray Data reindex against the raw encode rate, at 10k and 100k records (cached corpora).
+bench-reindex: $(STAMP)
+	$(BIN)/python -m benchmarks.reindex --records 10000 --out benchmarks/out/reindex-10k.json
+	$(BIN)/python -m benchmarks.reindex --records 100000 --out benchmarks/out/reindex-100k.json
 
 # Re-resolve the pinned set from pyproject.toml (needs the registries).
 lock:

@@ -85,6 +85,8 @@ def connect(settings: Settings) -> None:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_FORK_WARNING, category=RuntimeWarning)
             ray.init(
+                # "local": never join a cluster some `ray start` on this machine left recorded in /tmp/ray.
+                address="local",
                 num_cpus=settings.ray_num_cpus or os.cpu_count(),
                 include_dashboard=False,
                 object_store_memory=settings.ray_object_store_mb * 1024 * 1024,
@@ -97,13 +99,36 @@ def connect(settings: Settings) -> None:
             logger.removeFilter(_drop_start_notices)
 
 
-def _options(settings: Settings, name: str, num_cpus: float, *, near_data: bool = False) -> dict[str, Any]:
+def _options(
+    settings: Settings, name: str, num_cpus: float, *, near_data: bool = False, shard: str | None = None
+) -> dict[str, Any]:
     opts: dict[str, Any] = {"num_cpus": num_cpus, "max_restarts": -1, "max_task_retries": 0, "name": name}
     if settings.ray_address:
         # On a shared cluster several front doors use the same shard actors.
         opts.update(lifetime="detached", get_if_exists=True)
-    if near_data and settings.ray_data_resource:
-        opts["resources"] = {settings.ray_data_resource: 0.001}
+    resources = data_resources(settings, shard) if near_data else {}
+    if resources:
+        opts["resources"] = resources
+    return opts
+
+
+def data_resources(settings: Settings, shard: str | None) -> dict[str, float]:
+    """The custom resources that pin an actor to the node holding its data: the data node's, and
+    with `ray_shard_resource` its shard's own (so each shard's writer runs beside that shard's files)."""
+    out: dict[str, float] = {}
+    if settings.ray_data_resource:
+        out[settings.ray_data_resource] = 0.001
+    if shard is not None and settings.ray_shard_resource:
+        out[settings.ray_shard_resource.format(shard=shard)] = 0.001
+    return out
+
+
+def embed_options(settings: Settings, opts: dict[str, Any]) -> dict[str, Any]:
+    """An embed actor's options (`opts`, its CPUs among them) spread over the nodes rather than
+    packed on one, with `embed_gpus` GPUs each."""
+    opts = {**opts, "scheduling_strategy": "SPREAD"}
+    if settings.embed_gpus:
+        opts["num_gpus"] = settings.embed_gpus
     return opts
 
 
@@ -116,13 +141,14 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
     model = settings.embed_model
     embed = [
         ray.remote(EmbedStage)
-        .options(**_options(settings, f"embed-{i}", 1))
+        .options(**embed_options(settings, _options(settings, f"embed-{i}", 1)))
         .remote(model, settings.embed_engine, str(settings.models_dir), settings.embed_threads,
-                settings.embed_batch_size, settings.embed_nice)
+                settings.embed_batch_size, settings.embed_nice, settings.embed_device)
         for i in range(settings.embed_actors)
     ]
     actors = StageActors(
-        parse=[ray.remote(ParseStage).options(**_options(settings, "parse-0", 0)).remote(model)],
+        parse=[ray.remote(ParseStage).options(**_options(settings, "parse-0", 0, near_data=True))
+               .remote(model, data_dir, settings.image_ocr, settings.ocr_timeout_s)],  # reads image blobs (OCR)
         extract=[
             ray.remote(ExtractStage)
             .options(**_options(settings, "extract-0", 0))
@@ -132,19 +158,19 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
         embed=embed,
         dedupe={
             shard: ray.remote(DedupeStage)
-            .options(**_options(settings, f"dedupe-{shard}", 0, near_data=True))
+            .options(**_options(settings, f"dedupe-{shard}", 0, near_data=True, shard=shard))
             .remote(data_dir, dim, settings.near_duplicate_threshold, settings.near_duplicate_max_cube)
             for shard in shards
         },
         crystallize={
             shard: ray.remote(CrystallizeStage)
-            .options(**_options(settings, f"crystallize-{shard}", 0, near_data=True))
+            .options(**_options(settings, f"crystallize-{shard}", 0, near_data=True, shard=shard))
             .remote(data_dir, model, settings.skill_min_support)
             for shard in shards
         },
         write={
             shard: ray.remote(ShardWriter)
-            .options(**_options(settings, f"write-{shard}", 0, near_data=True))
+            .options(**_options(settings, f"write-{shard}", 0, near_data=True, shard=shard))
             .remote(data_dir, shard, dim, model, settings.lance_compact_every, settings.ann_min_rows,
                     context_window(settings))
             for shard in shards
@@ -156,6 +182,30 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
     ray.get([a.ready.remote() for a in actors.all()])
     log.info("pipeline actors ready: %d shard(s), %d embedder(s)", len(shards), len(actors.embed))
     return actors
+
+
+def spawn_writers(settings: Settings, shards: list[str], dim: int) -> dict[str, Any]:
+    """Only the shard writers (an offline reindex needs no other stage), placed as `spawn` places them."""
+    writers = {
+        shard: ray.remote(ShardWriter)
+        .options(**_options(settings, f"write-{shard}", 0, near_data=True, shard=shard))
+        .remote(str(settings.data_dir), shard, dim, settings.embed_model, settings.lance_compact_every,
+                settings.ann_min_rows, context_window(settings))
+        for shard in shards
+    }
+    ray.get([w.ready.remote() for w in writers.values()])
+    return writers
+
+
+def reset_dedupe(shards: list[str]) -> None:
+    """Reload the dedupe state of the shards' running dedupe actors (the detached ones a cluster keeps
+    for its servers) from the files; where none runs, the next one loads the files at start."""
+    for shard in shards:
+        try:
+            actor = ray.get_actor(f"dedupe-{shard}")
+        except ValueError:
+            continue
+        ray.get(actor.reset.remote())
 
 
 def shutdown() -> None:

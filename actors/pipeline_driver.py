@@ -46,6 +46,7 @@ class Completion:
     failed: list[int]
     cubes: list[str]
     stages: tuple[StageTiming, ...] = ()  # each stage's rows and seconds on the batch (for metrics)
+    deleted: tuple[tuple[str, str], ...] = ()  # (cube, id) of memories whose rows left a file (for the purge)
 
 
 class CompletionListener(Protocol):
@@ -228,7 +229,8 @@ class PipelineDriver:
             self._retry.attempts.pop(seq, None)
         self.batches_done += 1
         stages = tuple(StageTiming(*t) for t in out.get("stages", ()))
-        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"], stages))
+        deleted = tuple((cube, memory_id) for cube, memory_id in out.get("deleted", ()))
+        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"], stages, deleted))
         return True
 
     # --- recovery ----------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 """The write path's stages, declared once: which actor runs each, in what order, and what each way
 into the chain leaves out.
 
-The live driver, a file import (`memos import`; the online one posts to the live path) and a
-reindex all submit through `StageChain.submit`, which chains the remote calls passing object
+The live driver and a file import (`memos import`; the online one posts to the live path) both submit through `StageChain.submit`, which chains the remote calls passing object
 refs: Ray pipelines the stages and the caller never touches the data, and no actor waits on
 another. Ray runs one caller's calls to one actor in submission order, so a per-shard stage
 sees its shard's batches in the order they were submitted.
@@ -83,14 +82,8 @@ LIVE = Route("live")
 # and episodes are followed as if posted. What it keeps instead of recomputing: the vector a row of
 # the file carries (given to the embed stage), so those rows are not re-embedded.
 IMPORT = Route("import")
-# A reindex re-embeds rows read back from the cube files. They were parsed, read for facts, deduped
-# and crystallized when first written, so those stages are skipped; the embed pool embeds the
-# stored text and the shard writer stores the vectors in the files (then rebuilds its indexes).
-REINDEX = Route(
-    "reindex",
-    skip=frozenset({Stage.PARSE, Stage.EXTRACT, Stage.DEDUPE, Stage.CRYSTALLIZE, Stage.EMBED_DERIVED}),
-    methods={Stage.EMBED: "embed_stored", Stage.WRITE: "store_vectors"},
-)
+# A reindex re-embeds rows read back from the cube files outside this chain: a Ray Data job
+# (actors/reindex_dataset.py) with its own embed pool, feeding the shard writers' store_vectors.
 
 
 class StageChain:

@@ -67,11 +67,13 @@ class ShardWriter:
         upserts: list[IndexRow] = []
         deletes: list[tuple[str, str]] = []
         recontext: list[IndexRow] = []  # unchanged rows whose neighbours changed: BM25 only
+        deleted: list[tuple[str, str]] = []  # (cube, id) of rows that left a file: the purge scrubs them
         for cube, rows in plan_writes(batch).items():
             store = self._store(cube)
             result = store.apply(rows, self._model)
             done += result.done
             failed += result.failed
+            deleted += [(cube, memory_id) for memory_id in result.deleted]
             keep, drop = split_index_rows(result.index_upserts)
             upserts += keep
             deletes += drop + [(cube, memory_id) for memory_id in result.index_deletes]
@@ -85,7 +87,7 @@ class ShardWriter:
         if self._batches % self._compact_every == 0:
             self.settle()
         touched = {c for c, _ in deletes} | {r.cube for r in upserts}
-        return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched)}
+        return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched), "deleted": deleted}
 
     def _with_context(self, store: CubeWriter, keep: list[IndexRow], changed: set[str]) -> list[IndexRow]:
         """Set `context` on the kept rows; return the other rows whose context a change reached."""
@@ -136,6 +138,23 @@ class ShardWriter:
         self._vectors.drop_cube(cube)
         for path in self._paths.cube_files(cube):
             path.unlink(missing_ok=True)
+
+    def purge(self, cubes: list[str], deleted_in: list[str]) -> dict[str, int | bool]:
+        """Make deleted rows unrecoverable from this shard's files (service/purge.py schedules it).
+
+        Lance and tantivy keep a deleted row inside immutable files until they are rewritten, and
+        neither rewrites a file for one deleted row; so both are rebuilt from the cube files (`cubes`:
+        every cube of the shard), and tantivy's unused files are removed. Each cube file that had
+        deletions (`deleted_in`) gets its WAL truncated. The old Lance versions go in a second call,
+        `purge_old_versions`, once the front door's readers have moved to the new one."""
+        rebuilt = self.rebuild(cubes)
+        self._lexical.collect_garbage()
+        scrubbed = sum(self._store(cube).scrub() for cube in deleted_in if self._paths.cube_db(cube).exists())
+        return {**rebuilt, "scrubbed": scrubbed}
+
+    def purge_old_versions(self) -> int:
+        """Every Lance version but the latest removed, with the files only they used."""
+        return self._vectors.purge_old_versions()
 
     def rebuild(self, cubes: list[str]) -> dict[str, int]:
         """Rebuild this shard's Lance table and tantivy index from the given cubes' SQLite files."""

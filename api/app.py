@@ -15,7 +15,9 @@ from api.request_observer import RequestObserver
 from api.mcp_server.http_mount import McpMount
 from api.mem0_compat import platform_routes as mem0_platform, server_routes as mem0_server
 from api.routers import cubes, episodes, feedback, graph, health, jobs, links, memories, reindex, search, skills
-from api.routers import interchange
+from api.routers import governance, interchange
+from api.routers import images, personas
+from api.routers import hub as team_routes
 from api.routers.metrics import router as metrics_router, scrape_needs_operator
 from api.web import docs_pages, site
 from api.web.security_headers import SecurityHeaders
@@ -52,8 +54,13 @@ def create_app(settings: Settings) -> FastAPI:
                        streamed={interchange.IMPORT_PATH: settings.max_import_bytes,
                                 "/ui/import": settings.max_import_bytes})  # the UI's upload (api/web/pages/transfer.py)
     for router in (memories.router, graph.router, search.router, episodes.router, skills.router, feedback.router,
-                   links.router, cubes.router, jobs.router, reindex.router, health.router, interchange.router):
+                   links.router, cubes.router, jobs.router, reindex.router, health.router, interchange.router,
+                   governance.router):
         app.include_router(router)
+    app.include_router(images.router)  # an image memory's bytes and thumbnail (api/routers/images.py)
+    app.include_router(personas.router)  # personas, stored as persona memories (api/routers/personas.py)
+    app.include_router(team_routes.hub)  # team sharing (docs/team.md)
+    app.include_router(team_routes.team)
     app.include_router(docs_pages.router)
     app.add_route("/mcp", mcp, include_in_schema=False)  # MCP over streamable HTTP (api/mcp_server/)
     app.include_router(mem0_platform.router)  # mem0's contract, not ours: left out of the OpenAPI document

@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.errors import MemosError
+from pipeline.errors import BacklogFull, MemosError
 from storage.disk_space import full_disk, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def memos_error_response(exc: MemosError) -> JSONResponse:
     response = error_response(exc.status, exc.code, exc.message)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, BacklogFull):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
 
 

@@ -6,8 +6,13 @@ so the two cannot drift apart on what a write means or how it is answered.
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import datetime
+
 from api.schemas import MemoryIn
-from pipeline.timefmt import to_ms
+from pipeline.errors import Invalid
+from pipeline.timefmt import now_ms, to_ms
 from service.memories import Accepted, NewMemory
 
 
@@ -23,7 +28,25 @@ def new_memory(body: MemoryIn, default_cube: str | None = None) -> NewMemory:
         cube=body.cube or default_cube,
         episode=body.episode,
         tool=body.tool.model_dump() if body.tool is not None else None,
+        expires_at=expiry_ms(body.expires_at, body.ttl_s),
+        image=image_bytes(body.image) if body.image is not None else None,
+        keep_gps=body.keep_gps,
     )
+
+
+def image_bytes(encoded: str) -> bytes:
+    """The JSON form's `image`: standard base64 (the schema's pattern holds the alphabet; this, the padding)."""
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("image: not valid base64 (RFC 4648, standard alphabet, padded)") from None
+
+
+def expiry_ms(expires_at: datetime | None, ttl_s: int | None) -> int | None:
+    """When a write or a patch says the memory expires, in stored milliseconds (None: it does not)."""
+    if expires_at is not None:
+        return to_ms(expires_at)
+    return now_ms() + ttl_s * 1000 if ttl_s is not None else None
 
 
 def accept_status(accepted: Accepted) -> int:

@@ -98,22 +98,51 @@ class ToolIn(Strict):
     duration_ms: integer(0, JSON_INT_MAX) | None = None
 
 
+ONE_EXPIRY = {"required": ["expires_at", "ttl_s"]}  # an expiry is given one way: a time, or seconds from now
+
+
 def _content_or_tool(schema: dict[str, Any]) -> None:
-    # `content` may be left out of a tool call (it defaults to "called <name>"), so the schema says
-    # "content, or a tool object" rather than that content is always required.
+    # `content` may be left out of a tool call (it defaults to "called <name>") or of an image (it
+    # defaults to "image"), so the schema says "content, or a tool object, or an image" rather than
+    # that content is always required.
     required = [name for name in schema.pop("required", []) if name != "content"]
     if required:
         schema["required"] = required
-    schema["anyOf"] = [{"required": ["content"]}, {"required": ["tool"], "properties": {"tool": {"type": "object"}}}]
+    schema["anyOf"] = [{"required": ["content"]}, {"required": ["tool"], "properties": {"tool": {"type": "object"}}},
+                       {"required": ["image"], "properties": {"image": {"type": "string"}}}]
+    schema["not"] = ONE_EXPIRY
 
 
 def _one_change(schema: dict[str, Any]) -> None:
     types = {"content": "string", "kind": "string", "tags": "array", "metadata": "object"}
     schema["anyOf"] = [{"required": [name], "properties": {name: {"type": kind}}} for name, kind in types.items()]
+    schema["anyOf"] += [{"required": ["expires_at"]}, {"required": ["ttl_s"], "properties": {"ttl_s": {"type": "integer"}}}]
+    schema["not"] = ONE_EXPIRY
 
 
 def _correction_needs_wrong(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [{"properties": {"signal": {"const": "wrong"}}}, {"properties": {"correction": {"type": "null"}}}]
+
+
+# A time to live: at most about 300 years, so now + ttl stays a time within years 1-9999.
+TtlSeconds = integer(1, 10_000_000_000)
+
+
+# Standard base64 (RFC 4648), no line breaks: what every language's encoder writes by default.
+ImageBase64 = Annotated[str, StringConstraints(min_length=4, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
+
+
+class ImageOut(BaseModel):
+    """What is stored of an image memory beside its bytes (`GET /v1/memories/{id}/content`)."""
+
+    sha256: str = Field(description="SHA-256 of the stored bytes (after GPS removal); the same bytes are stored once.")
+    mime: str = Field(description="Sniffed from the bytes, not taken from the client.")
+    width: int
+    height: int
+    bytes: int
+    exif: dict[str, Any] = Field(description="Readable EXIF tags by name; `GPS` only when kept.")
+    gps_removed: bool
+    gps_kept: bool
 
 
 class MemoryIn(Strict):
@@ -129,6 +158,18 @@ class MemoryIn(Strict):
     cube: CubeId | None = Field(default=None, description="Target cube (you need write); default: your own.")
     episode: MemoryId | None = Field(default=None, description="The open episode this trace belongs to.")
     tool: ToolIn | None = Field(default=None, description="A tool call: name, arguments, result, status.")
+    expires_at: Time | None = Field(default=None, description="Gone from every read at this time, then deleted.")
+    ttl_s: TtlSeconds | None = Field(default=None, description="Expires this many seconds from now (not with expires_at).")
+    image: ImageBase64 | None = Field(default=None, description=(
+        "An image memory's bytes in base64 (JPEG, PNG, GIF or WebP, at most `max_image_bytes` decoded); `kind` is "
+        "`image` (its default then). Or send the image as the multipart part `file` (docs/images.md)."))
+    keep_gps: StrictBool = Field(default=False, description="Keep the image's GPS tags (removed by default).")
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> "MemoryIn":
+        if {"expires_at", "ttl_s"} <= self.model_fields_set:
+            raise Invalid("give expires_at or ttl_s, not both")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +178,8 @@ class MemoryIn(Strict):
             data = {"kind": Kind.TOOL_CALL.value, **data}
             if "content" not in data and isinstance(data["tool"].get("name"), str):  # left out, not sent empty
                 data["content"] = f"called {data['tool']['name']}"
+        if isinstance(data, dict) and isinstance(data.get("image"), str):
+            data = {"kind": Kind.IMAGE.value, "content": "image", **data}
         return data
 
 
@@ -155,11 +198,16 @@ class MemoryPatch(Strict):
     metadata: FreeObject | None = None
     version: integer(1, JSON_INT_MAX) | None = Field(
         default=None, description="Fail with 409 unless this is the stored version.")
+    expires_at: Time | None = Field(default=None, description="A new expiry; null takes the expiry away.")
+    ttl_s: TtlSeconds | None = Field(default=None, description="Expires this many seconds from now.")
 
     @model_validator(mode="after")
     def _something(self) -> "MemoryPatch":
-        if all(getattr(self, f) is None for f in ("content", "kind", "tags", "metadata")):
-            raise ValueError("a patch changes at least one of content, kind, tags, metadata")
+        expiry = "expires_at" in self.model_fields_set or self.ttl_s is not None
+        if not expiry and all(getattr(self, f) is None for f in ("content", "kind", "tags", "metadata")):
+            raise ValueError("a patch changes at least one of content, kind, tags, metadata, expires_at, ttl_s")
+        if {"expires_at", "ttl_s"} <= self.model_fields_set:
+            raise Invalid("give expires_at or ttl_s, not both")
         return self
 
 
@@ -174,6 +222,19 @@ class RankingIn(Strict):
     content_boost: number(100, ge=0) | None = None
     recency_half_life_days: number(JSON_INT_MAX, gt=0) | None = Field(default=None, description="Boost newer memories.")
     mmr_lambda: number(1, ge=0) | None = Field(default=None, description="Diversify results (1: relevance only).")
+    segment_words: integer(0, 4096) | None = Field(
+        default=None, description="Cut a longer query into segments searched one by one and fused (0: never)."
+    )
+    segment_decay: number(1, ge=0) | None = Field(default=None, description="Weight of each older query segment.")
+    time_weight: number(10, ge=0) | None = Field(
+        default=None, description="Boost memories written in a month the query names by this share (0: none)."
+    )
+    session_share: number(10, ge=0) | None = Field(
+        default=None, description="Share of its session's best other score a candidate gains (0: none)."
+    )
+    fusion: Literal["rrf", "relative"] | None = Field(
+        default=None, description="Fuse the channels by rank (rrf) or by scores scaled within each list (relative)."
+    )
 
 
 class SearchIn(Strict):
@@ -194,6 +255,10 @@ class SearchIn(Strict):
     ranking: RankingIn | None = None
     cubes: list[CubeId] | None = Field(
         default=None, max_length=64, description="Cubes to search (each needs read); default: yours plus mounts."
+    )
+    scope: Literal["local", "team", "all"] = Field(
+        "local", description="`local`: the cubes; `team`: only the skills shared with this server's teams "
+        "(as `team_skills`); `all`: both (docs/team.md)."
     )
 
     @model_validator(mode="after")
@@ -229,6 +294,7 @@ def _memory_model() -> type[BaseModel]:
         elif f.name == "tokens":
             kind = int | None  # not counted yet while the write is pending
         shown[f.name] = (kind, ...)  # a view always carries every field
+    shown["image"] = (ImageOut | None, Field(default=None, description="An image memory's facts (docs/images.md)."))
     return create_model("Memory", **shown)
 
 
@@ -303,6 +369,9 @@ class SearchOut(BaseModel):
     took_ms: float
     timings_ms: dict[str, float] = Field(
         description="Time per step: embed, vector, bm25 (on a helper thread beside them), bm25_wait, fuse, fetch."
+    )
+    team_skills: list[dict[str, Any]] | None = Field(
+        default=None, description="With scope team or all: the team's shared skills that match, best first."
     )
 
 
@@ -440,6 +509,9 @@ class Health(BaseModel):
     uptime_s: float
     hot_vectors_mb: float
     warming: int = Field(description="Cubes whose vectors are being loaded or partitioned in the background.")
+    backlog: int = Field(0, description="Writes accepted and not yet stored, as the back-pressure gate counts them.")
+    backlog_max: int = Field(0, description="intake_backlog_max: the backlog at which writes get 429 (0: no bound).")
+    refusing_writes: bool = Field(False, description="Whether a write arriving now is refused with 429 backlog_full.")
 
 
 class ErrorBody(BaseModel):

@@ -5,16 +5,22 @@
 
 Each conversation is one agent; every turn is written through POST /v1/memories/batch as a message
 (id = its dia_id, speaker, session, image caption, created_at = the session's time plus one second a
-turn). Questions of categories 1-4 with valid evidence are asked through POST /v1/search (traces
-only, near duplicates not folded, so every turn can be counted). Metrics come from ir-measures:
+turn). Questions of categories 1-4 with valid evidence are asked through POST /v1/search over every
+tier, as an agent asks (near duplicates not folded, so every turn can be counted; a world fact
+found counts as the turns it was read from, each turn once). Metrics come from ir-measures:
 recall@5/10/20, MRR, nDCG@10, overall, per category, and on the tuning half (conversations 0-4) and
 the held-out half (5-9) separately; plus recall inside a 1,000-token budget (the server's own
-`max_tokens` cut). Every configuration is a per-request `ranking` override on one ingest.
+`max_tokens` cut). Every configuration is a per-request `ranking` override on one ingest; the
+ingest uses the server's defaults (world model on) and, side by side, the world model off; each
+ingest is kept in benchmarks/cache and reused while nothing that shapes the index changes
+(benchmarks/locomo_cache.py). The long-query view asks each question at the end of four turns of
+another conversation, as an agent sends its recent context.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import statistics
 import tempfile
@@ -30,22 +36,31 @@ from ir_measures import RR, R, nDCG
 from tqdm import tqdm
 
 from api.server_process import start_server
+from benchmarks.locomo_cache import cached_dir, clear, ingested, mark_ingested
 from benchmarks.locomo_data import DEFAULT_PATH, Question, Turn, load
+from benchmarks.locomo_long_query import wrap_in_chat
 from benchmarks.machine import describe
 
+# Round one's steps only: no month boost, no session credit, a long query as one.
+ROUND1: dict[str, Any] = {"time_weight": 0, "session_share": 0, "segment_words": 0}
 # Per-request ranking overrides; {} is the server's default configuration.
 CONFIGS: dict[str, dict[str, Any]] = {
-    "bm25": {"channels": ["bm25"], "context": False},
-    "vector": {"channels": ["vector"]},
-    "rrf": {"rrf_k": 60, "bm25_weight": 1.0, "vector_weight": 1.0, "context": False},
-    "rrf+weighted": {"context": False},
-    "bm25+context": {"channels": ["bm25"]},
-    "rrf+context": {"rrf_k": 60, "bm25_weight": 1.0, "vector_weight": 1.0},
-    "default": {},
-    "default+mmr": {"mmr_lambda": 0.7},
-    "default+recency": {"recency_half_life_days": 14},
+    "bm25": {**ROUND1, "channels": ["bm25"], "context": False},
+    "vector": {**ROUND1, "channels": ["vector"]},
+    "rrf": {**ROUND1, "rrf_k": 60, "bm25_weight": 1.0, "vector_weight": 1.0, "context": False},
+    "rrf+weighted": {**ROUND1, "context": False},
+    "bm25+context": {**ROUND1, "channels": ["bm25"]},
+    "rrf+context": {**ROUND1, "rrf_k": 60, "bm25_weight": 1.0, "vector_weight": 1.0},
+    "round1": ROUND1,  # round one's default: context + weighted RRF
+    "default+mmr": {**ROUND1, "mmr_lambda": 0.7},
+    "default+recency": {**ROUND1, "recency_half_life_days": 14},
+    "default-time": {"time_weight": 0},  # the default without one of round two's steps
+    "default-session": {"session_share": 0},
+    "default-segments": {"segment_words": 0},
+    "default": {},  # the server's default: round one + month boost, session credit, long queries in segments
 }
 DEFAULT = "default"
+LONG_VIEW = ("round1", "default")  # configurations also run on the long-query view
 TUNING_CONVERSATIONS = 5  # the first five conversations tune; the rest are held out
 BUDGET_TOKENS = 1000
 DEPTH = 20
@@ -67,6 +82,33 @@ def memory_of(turn: Turn, index: int) -> dict[str, Any]:
     return item
 
 
+def settled(client: httpx.Client, accepted: httpx.Response, agent: str, limit_s: float = 3600) -> None:
+    """Returns once a batch is written and searchable: `?wait=true` answers 202 (still queued) when the
+    write path is slower than its wait timeout, so the job is polled until it is done."""
+    accepted.raise_for_status()
+    body = accepted.json()
+    deadline = time.monotonic() + limit_s
+    while body["status"] not in ("done", "failed"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {body.get('job_id') or body.get('id')} not done after {limit_s} s")
+        time.sleep(1.0)
+        r = client.get(f"/v1/jobs/{body.get('job_id') or body['id']}", headers={"X-Agent-Id": agent})
+        r.raise_for_status()
+        body = r.json()
+    if body["status"] == "failed":
+        raise RuntimeError(f"ingest job failed: {body}")
+
+
+def drained(client: httpx.Client, limit_s: float = 3600) -> None:
+    """Returns once the server's write backlog is empty (a reused data directory may hold accepted
+    writes that a stopped server had not yet applied; they are applied on start)."""
+    deadline = time.monotonic() + limit_s
+    while (health := client.get("/v1/health").json()).get("pending", 0) or health.get("status") == "starting":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"write backlog not drained after {limit_s} s: {health}")
+        time.sleep(1.0)
+
+
 def ingest(client: httpx.Client, turns: list[Turn], batch: int = 500) -> dict[str, float]:
     """Write every turn (each conversation in order), waiting until all are searchable."""
     start = time.perf_counter()
@@ -83,7 +125,7 @@ def ingest(client: httpx.Client, turns: list[Turn], batch: int = 500) -> dict[st
             for i in range(0, len(items), batch):
                 r = client.post("/v1/memories/batch", params={"wait": "true"}, json={"items": items[i : i + batch]},
                                 headers={"X-Agent-Id": agent_of(conversation)}, timeout=600)
-                r.raise_for_status()
+                settled(client, r, agent_of(conversation))
                 bar.update(len(items[i : i + batch]))
     seconds = time.perf_counter() - start
     return {"turns": len(turns), "seconds": round(seconds, 1), "turns_per_s": round(len(turns) / seconds, 1)}
@@ -100,26 +142,53 @@ def answerable(turns: list[Turn], questions: list[Question]) -> list[tuple[Quest
     return out
 
 
-def search(client: httpx.Client, q: Question, ranking: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    body = {"query": q.question, "top_k": DEPTH, "tiers": ["trace"], "collapse": False, "ranking": ranking, **extra}
+def search(client: httpx.Client, q: Question, ranking: dict[str, Any], query: str | None = None,
+           **extra: Any) -> dict[str, Any]:
+    body = {"query": query or q.question, "top_k": DEPTH, "collapse": False, "ranking": ranking, **extra}
     r = client.post("/v1/search", json=body, headers={"X-Agent-Id": agent_of(q.conversation)})
     r.raise_for_status()
     return r.json()
 
 
-def run_config(client: httpx.Client, items: list[tuple[Question, tuple[str, ...]]], name: str) -> dict[str, Any]:
+def long_queries(turns: list[Turn], items: list[tuple[Question, tuple[str, ...]]]) -> list[str]:
+    """Each question at the end of a few turns of another conversation (benchmarks/locomo_long_query.py)."""
+    pool: dict[str, list[str]] = {}
+    for t in turns:
+        if t.text:
+            pool.setdefault(t.conversation, []).append(f"{t.speaker}: {t.text}")
+    return [wrap_in_chat(q.question, q.conversation, pool, i) for i, (q, _) in enumerate(items)]
+
+
+def hit_ids(out: dict[str, Any]) -> list[str]:
+    """The turns a search found, in rank order: a trace as itself, a derived memory (a world fact) as
+    the turns it came from, each turn once. The search covers every tier, as an agent's does."""
+    ids: list[str] = []
+    for h in out["results"]:
+        for i in ([h["id"]] if h["tier"] == "trace" else (h.get("metadata") or {}).get("source_ids") or []):
+            if i not in ids:
+                ids.append(i)
+    return ids
+
+
+def run_config(client: httpx.Client, items: list[tuple[Question, tuple[str, ...]]], name: str,
+               queries: list[str] | None = None) -> dict[str, Any]:
     ranking = CONFIGS[name]
     runs: list[list[str]] = []
     budget_hits: list[list[str]] = []
     latency: list[float] = []
     used: list[int] = []
-    for q, _ in tqdm(items, desc=f"search {name}", unit="q"):
+    for i, (q, _) in enumerate(tqdm(items, desc=f"search {name}" + (" (long)" if queries else ""), unit="q")):
+        query = queries[i] if queries else None
         t0 = time.perf_counter()
-        out = search(client, q, ranking)
+        out = search(client, q, ranking, query)
         latency.append((time.perf_counter() - t0) * 1000)
-        runs.append([h["id"] for h in out["results"]])
-        fit = search(client, q, ranking, top_k=100, max_tokens=BUDGET_TOKENS)
-        budget_hits.append([h["id"] for h in fit["results"]])
+        runs.append(hit_ids(out))
+        if queries:  # the long-query view measures recall and latency; the budget is the clean view's
+            budget_hits.append(runs[-1])
+            used.append(0)
+            continue
+        fit = search(client, q, ranking, query, top_k=100, max_tokens=BUDGET_TOKENS)
+        budget_hits.append(hit_ids(fit))
         used.append(fit["used_tokens"])
     return scores(items, runs, budget_hits, latency, used)
 
@@ -201,44 +270,92 @@ def plot(result: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def run_ingest(data: Path, turns: list[Turn], world_model: bool, data_dir: Path | None,
+               use_cache: bool) -> tuple[Path | None, dict[str, Any]]:
+    """A data directory holding the whole ingest (reused from benchmarks/cache when nothing that shapes
+    the index changed), and the ingest figures; None: ingest into a temporary directory on start."""
+    if data_dir is None and use_cache:
+        data_dir = cached_dir(data, "locomo", world_model, inspect.getsource(memory_of))
+    if data_dir is not None and (done := ingested(data_dir)) is not None:
+        return data_dir, {**done, "reused": str(data_dir)}
+    return data_dir, {}
+
+
+def run_world(args: argparse.Namespace, turns: list[Turn], items: list[tuple[Question, tuple[str, ...]]],
+              names: list[str], world_model: bool) -> dict[str, Any]:
+    """One ingest (world model on or off, else the server's defaults) and every configuration on it."""
+    data_dir, done = run_ingest(args.data, turns, world_model, args.data_dir, not args.no_cache)
+    with tempfile.TemporaryDirectory(prefix="memos-locomo-") as tmp:
+        where = data_dir or Path(tmp) / "data"
+        if not done:
+            clear(where)
+        settings = {} if world_model else {"world_model": "false"}
+        server = start_server(where, prefetch="false", **settings)
+        try:
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                if not done:
+                    done = ingest(client, turns)
+                    if data_dir is not None:
+                        mark_ingested(data_dir, done)
+                drained(client)
+                configs = {name: run_config(client, items, name) for name in names}
+                wrapped = long_queries(turns, items)
+                long_view = {name: run_config(client, items, name, wrapped) for name in LONG_VIEW if name in names}
+        finally:
+            server.stop()
+    return {"world_model": world_model, "ingest": done, "configs": configs, "long_query": long_view}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_PATH, help="a file in the LoCoMo schema")
     ap.add_argument("--out", type=Path, required=True, help="where the JSON goes (the plot beside it, .png)")
-    ap.add_argument("--config", choices=sorted(CONFIGS), help="run one configuration (default: all of them)")
-    ap.add_argument("--data-dir", type=Path, help="the server's data directory (default: a temporary one)")
+    ap.add_argument("--config", choices=sorted(CONFIGS), action="append",
+                    help="run only this configuration (repeatable; default: all of them)")
+    ap.add_argument("--world-model", choices=["both", "on", "off"], default="both",
+                    help="ingest with the world model on (the server default), off, or both side by side")
+    ap.add_argument("--data-dir", type=Path, help="the server's data directory (default: one in benchmarks/cache)")
+    ap.add_argument("--no-cache", action="store_true", help="ingest into a temporary directory, reuse nothing")
     args = ap.parse_args(argv)
 
     turns, questions = load(args.data)
     items = answerable(turns, questions)
-    names = [args.config] if args.config else list(CONFIGS)
-    with tempfile.TemporaryDirectory(prefix="memos-locomo-") as tmp:
-        server = start_server(args.data_dir or Path(tmp) / "data", world_model="false", prefetch="false")
-        try:
-            with httpx.Client(base_url=server.url, timeout=120) as client:
-                ingested = ingest(client, turns)
-                configs = {name: run_config(client, items, name) for name in names}
-        finally:
-            server.stop()
-    main_name = args.config or DEFAULT
+    names = args.config or list(CONFIGS)
+    worlds = {"both": [True, False], "on": [True], "off": [False]}[args.world_model]
+    runs = {("world_model_on" if w else "world_model_off"): run_world(args, turns, items, names, w) for w in worlds}
+    main_run = runs.get("world_model_on") or runs["world_model_off"]
+    main_name = DEFAULT if DEFAULT in names else names[0]
+    configs = main_run["configs"]
     result = {
         **configs[main_name],
         "config": main_name,
+        "world_model": main_run["world_model"],
         "data": str(args.data),
-        "ingest": ingested,
+        "ingest": main_run["ingest"],
         "configs": configs,
+        "long_query": main_run["long_query"],
+        "runs": {k: {key: v[key] for key in ("world_model", "ingest", "configs", "long_query")} for k, v in runs.items()},
         "machine": describe(),
         "command": "python -m benchmarks.locomo " + " ".join(argv if argv is not None else []),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     plot(result, args.out.with_suffix(".png"))
-    print(json.dumps({n: {"R@5": c["recall"]["5"], "R@10": c["recall"]["10"], "R@20": c["recall"]["20"],
-                          "held_out_R@10": c["held_out"].get("recall", {}).get("10"), "mrr": c["mrr"],
-                          "budget_R": c["budget"]["recall"], "p50_ms": c["latency_ms"]["p50"]}
-                      for n, c in configs.items()}, indent=1))
-    print(f"ingest: {ingested}; wrote {args.out} and {args.out.with_suffix('.png')}")
+    for run_name, run in runs.items():
+        views = {**run["configs"], **{f"{n} (long query)": c for n, c in run["long_query"].items()}}
+        print(run_name, json.dumps({n: summary(c) for n, c in views.items()}, indent=1))
+        print(f"ingest: {run['ingest']}")
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
     return result
+
+
+def summary(c: dict[str, Any]) -> dict[str, Any]:
+    return {"R@5": c["recall"]["5"], "R@10": c["recall"]["10"], "R@20": c["recall"]["20"],
+            "tuning_R@10": c["tuning"].get("recall", {}).get("10"),
+            "held_out_R@5": c["held_out"].get("recall", {}).get("5"),
+            "held_out_R@10": c["held_out"].get("recall", {}).get("10"), "mrr": c["mrr"],
+            "per_category_R@10": {k: v.get("recall", {}).get("10") for k, v in c["per_category"].items()},
+            "budget_R": c["budget"]["recall"], "p50_ms": c["latency_ms"]["p50"]}
 
 
 if __name__ == "__main__":

@@ -26,9 +26,16 @@ class Settings(BaseSettings):
     data_dir: Path
     max_body_bytes: int = Field(ge=1024)
     max_import_bytes: int = Field(ge=1024)
+    max_image_bytes: int = Field(ge=1024)
+    max_image_pixels: int = Field(ge=1)
+    image_thumbnail_px: int = Field(ge=16, le=2048)
+    image_ocr: bool
+    ocr_timeout_s: float = Field(gt=0)
     max_content_chars: int = Field(ge=1)
     max_batch_items: int = Field(ge=1, le=100_000)
     wait_timeout_s: float = Field(gt=0)
+    sweep_interval_s: float = Field(gt=0, le=86_400)
+    cleanup_wait_max: int = Field(ge=0, le=100_000)
     ui_session_hours: float = Field(gt=0, le=24 * 30)
     metrics: bool
     metrics_auth: Literal["auto", "admin", "none"]
@@ -42,19 +49,25 @@ class Settings(BaseSettings):
     ray_num_cpus: int = Field(ge=0)
     ray_object_store_mb: int = Field(ge=64)
     ray_data_resource: str
+    ray_shard_resource: str
 
     n_shards: int = Field(ge=1, le=1024)
     batch_max_items: int = Field(ge=1)
     batch_linger_ms: int = Field(ge=0)
     max_in_flight_batches: int = Field(ge=1)
+    intake_backlog_max: int = Field(ge=0)
     embed_actors: int = Field(ge=1)
     embed_batch_size: int = Field(ge=1)
     embed_threads: int = Field(ge=0)
     embed_nice: int = Field(ge=0, le=19)
+    embed_device: Literal["auto", "cpu", "cuda"]
+    embed_gpus: float = Field(ge=0)
+    reindex_actors: int = Field(ge=0)
     extract_nice: int = Field(ge=0, le=19)
     near_duplicate_threshold: float = Field(gt=0, le=1)
     near_duplicate_max_cube: int = Field(ge=0)
     lance_compact_every: int = Field(ge=1)
+    purge_after_s: float = Field(gt=0, le=3600)
 
     world_model: bool
     skill_min_support: int = Field(ge=1)
@@ -75,6 +88,9 @@ class Settings(BaseSettings):
     bm25_content_boost: float = Field(ge=0)
     recency_half_life_days: float = Field(ge=0)
     mmr_lambda: float = Field(ge=0, le=1)
+    time_weight: float = Field(ge=0)
+    session_share: float = Field(ge=0)
+    query_segment_words: int = Field(ge=0, le=4096)
     context_before: int = Field(ge=0, le=20)
     context_after: int = Field(ge=0, le=20)
     context_gap_s: int = Field(ge=0)
@@ -88,11 +104,29 @@ class Settings(BaseSettings):
     prefetch: bool
     prefetch_half_life_s: float = Field(gt=0)
     prefetch_top_cubes: int = Field(ge=1)
+    prefetch_pool_max: int = Field(ge=0)
+
+    hub: bool
+    hub_name: str
+    hub_announce: bool
+    public_url: str
+    team_interfaces: str
+    team_sync_interval_s: float = Field(ge=0)
+    team_page_size: int = Field(ge=1, le=5_000)
+    tls_cert_file: str
+    tls_key_file: str
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("ray_shard_resource")
+    @classmethod
+    def _per_shard(cls, value: str) -> str:
+        if value and "{shard}" not in value:
+            raise ValueError("ray_shard_resource must contain {shard} (e.g. memos_shard_{shard})")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from memos_client.errors import (
     ApiError,
+    BacklogFull,
     BadRequest,
     Conflict,
     CsrfRefused,
     Forbidden,
     Internal,
+    ImageTooLarge,
+    ImageUnreadable,
     Invalid,
     InvalidAgent,
     InvalidBundle,
     InvalidParams,
     MalformedRequest,
     MethodNotAllowed,
+    NotAnImage,
     NotFound,
     RateLimited,
     StorageFull,
@@ -48,8 +52,8 @@ if TYPE_CHECKING:
     from memos_client.client import Memos
 
 __all__ = [
-    "ApiError", "AsyncMemos", "BadRequest", "Conflict", "CsrfRefused", "Forbidden", "Internal", "Invalid",
-    "InvalidAgent", "InvalidBundle", "InvalidParams", "MalformedRequest", "Memos", "MethodNotAllowed", "NotFound",
+    "ApiError", "AsyncMemos", "BacklogFull", "BadRequest", "Conflict", "CsrfRefused", "Forbidden", "ImageTooLarge", "ImageUnreadable", "Internal", "Invalid",
+    "InvalidAgent", "InvalidBundle", "InvalidParams", "MalformedRequest", "Memos", "MethodNotAllowed", "NotAnImage", "NotFound",
     "RateLimited", "Reply", "Retry", "StorageFull", "StoreError", "TooLarge", "Unauthorized", "Unavailable",
     "UnexpectedResponse", "UnknownFormat", "Unreachable", "UnsupportedMediaType", "UnsupportedVersion", "WriteFailed",
 ]

@@ -206,6 +206,14 @@ class AsyncMemos:
     async def history(self, memory_id: str, *, cube: str | None = None) -> MemoryHistory:
         return await self._run(ep.history(memory_id, cube=cube))
 
+    async def image(self, memory_id: str, *, cube: str | None = None) -> bytes:
+        """An image memory's bytes (GPS removed unless it was kept at upload)."""
+        return await self._run(ep.image_content(memory_id, cube=cube))
+
+    async def thumbnail(self, memory_id: str, *, cube: str | None = None) -> bytes:
+        """An image memory's thumbnail (JPEG, or PNG when the image has transparency)."""
+        return await self._run(ep.image_thumbnail(memory_id, cube=cube))
+
     async def graph(self, memory_id: str, *, depth: int | None = None, types: Sequence[str] | None = None,
                     cube: str | None = None) -> MemoryGraph:
         return await self._run(ep.graph(memory_id, depth=depth, types=types, cube=cube))

@@ -202,6 +202,14 @@ class Memos:
     def history(self, memory_id: str, *, cube: str | None = None) -> MemoryHistory:
         return self._run(ep.history(memory_id, cube=cube))
 
+    def image(self, memory_id: str, *, cube: str | None = None) -> bytes:
+        """An image memory's bytes (GPS removed unless it was kept at upload)."""
+        return self._run(ep.image_content(memory_id, cube=cube))
+
+    def thumbnail(self, memory_id: str, *, cube: str | None = None) -> bytes:
+        """An image memory's thumbnail (JPEG, or PNG when the image has transparency)."""
+        return self._run(ep.image_thumbnail(memory_id, cube=cube))
+
     def graph(self, memory_id: str, *, depth: int | None = None, types: Sequence[str] | None = None,
               cube: str | None = None) -> MemoryGraph:
         return self._run(ep.graph(memory_id, depth=depth, types=types, cube=cube))

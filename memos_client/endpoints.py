@@ -64,6 +64,8 @@ SHARE = _route("POST", "/v1/memories/{memory_id}/share")
 TIMELINE = _route("GET", "/v1/memories/{memory_id}/timeline")
 HISTORY = _route("GET", "/v1/memories/{memory_id}/history")
 GRAPH = _route("GET", "/v1/memories/{memory_id}/graph")
+IMAGE_CONTENT = _route("GET", "/v1/memories/{memory_id}/content")
+IMAGE_THUMBNAIL = _route("GET", "/v1/memories/{memory_id}/thumbnail")
 SEARCH = _route("POST", "/v1/search")
 OPEN_EPISODE = _route("POST", "/v1/episodes")
 GET_EPISODE = _route("GET", "/v1/episodes/{episode_id}")
@@ -218,6 +220,20 @@ def timeline(memory_id: str, *, before: int | None, after: int | None, cube: str
 
 def history(memory_id: str, *, cube: str | None) -> Call[MemoryHistory]:
     return Call(HISTORY, model(MemoryHistory), {"memory_id": memory_id}, {"cube": cube})
+
+
+def raw_bytes(reply: Reply) -> bytes:
+    if not isinstance(reply.body, bytes):
+        raise UnexpectedResponse(f"the answer (HTTP {reply.status}) is not an image's bytes", status=reply.status)
+    return reply.body
+
+
+def image_content(memory_id: str, *, cube: str | None) -> Call[bytes]:
+    return Call(IMAGE_CONTENT, raw_bytes, {"memory_id": memory_id}, {"cube": cube})
+
+
+def image_thumbnail(memory_id: str, *, cube: str | None) -> Call[bytes]:
+    return Call(IMAGE_THUMBNAIL, raw_bytes, {"memory_id": memory_id}, {"cube": cube})
 
 
 def graph(memory_id: str, *, depth: int | None, types: Sequence[str] | None, cube: str | None) -> Call[MemoryGraph]:

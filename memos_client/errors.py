@@ -123,10 +123,34 @@ class UnsupportedVersion(Invalid):
     code, status = "unsupported_version", 422
 
 
+class NotAnImage(UnsupportedMediaType):
+    """An image upload whose bytes are not a JPEG, PNG, GIF or WebP image."""
+
+    code, status = "not_an_image", 415
+
+
+class ImageUnreadable(Invalid):
+    """An image upload that is truncated or corrupt."""
+
+    code, status = "image_unreadable", 422
+
+
+class ImageTooLarge(TooLarge):
+    """An image over the server's byte limit, or with more pixels than it decodes (a decompression bomb)."""
+
+    code, status = "image_too_large", 413
+
+
 class RateLimited(ApiError):
     """Too many requests; retried on its own, honouring Retry-After, until the retries run out."""
 
     code, status = "rate_limited", 429
+
+
+class BacklogFull(RateLimited):
+    """The server's intake backlog is at its bound (nothing was written); retried after its Retry-After."""
+
+    code, status = "backlog_full", 429
 
 
 class WriteFailed(ApiError):
@@ -174,8 +198,8 @@ class UnexpectedResponse(ApiError):
 ERRORS: tuple[type[ApiError], ...] = (
     MalformedRequest, BadRequest, InvalidAgent, Unauthorized, Forbidden, CsrfRefused, NotFound, MethodNotAllowed,
     Conflict, TooLarge, UnsupportedMediaType, Invalid, InvalidParams, UnknownFormat, InvalidBundle,
-    UnsupportedVersion, RateLimited, WriteFailed, StoreError, Internal, StorageFull, Unavailable, Unreachable,
-    UnexpectedResponse,
+    UnsupportedVersion, NotAnImage, ImageUnreadable, ImageTooLarge, RateLimited, BacklogFull, WriteFailed, StoreError, Internal, StorageFull, Unavailable,
+    Unreachable, UnexpectedResponse,
 )
 BY_CODE: Mapping[str, type[ApiError]] = {cls.code: cls for cls in ERRORS}
 # For a code this SDK does not know: the class that stands for its status.

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.embed_device import choose_device, onnx_providers, probe
 from pipeline.errors import Invalid
 
 
@@ -57,9 +58,9 @@ def model_dir(spec: ModelSpec) -> Path:
 
 
 class SentenceEncoder:
-    """A sentence-transformers model on the CPU, read from its package, never downloaded."""
+    """A sentence-transformers model on `device` (cpu or cuda), read from its package, never downloaded."""
 
-    def __init__(self, name: str, threads: int = 0, batch_size: int = 64) -> None:
+    def __init__(self, name: str, threads: int = 0, batch_size: int = 64, device: str = "cpu") -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         import torch
@@ -68,8 +69,8 @@ class SentenceEncoder:
         if threads > 0:
             torch.set_num_threads(threads)
         spec = model_spec(name)
-        self.name, self.dim, self.batch_size = spec.name, spec.dim, batch_size
-        self._model = SentenceTransformer(str(model_dir(spec)), device="cpu")
+        self.name, self.dim, self.batch_size, self.device = spec.name, spec.dim, batch_size, device
+        self._model = SentenceTransformer(str(model_dir(spec)), device=device)
         self._torch = torch
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -153,12 +154,12 @@ class OnnxEncoder:
     weight traffic); ONNX Runtime ~5 ms, with outputs equal to 1e-6 (tests/pipeline/test_encoder.py).
     """
 
-    def __init__(self, name: str, cache_dir: Path, threads: int = 0, batch_size: int = 32) -> None:
+    def __init__(self, name: str, cache_dir: Path, threads: int = 0, batch_size: int = 32, device: str = "cpu") -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         spec = model_spec(name)
-        self.name, self.dim, self.batch_size = spec.name, spec.dim, batch_size
+        self.name, self.dim, self.batch_size, self.device = spec.name, spec.dim, batch_size, device
         path = ensure_onnx(spec, cache_dir)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
@@ -167,7 +168,7 @@ class OnnxEncoder:
         # Idle worker threads spin by default, holding both cores for a while after every run;
         # here they share the cores with the rest of the server, so they sleep instead.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=onnx_providers(device))
         self._tokenizer = Tokenizer.from_file(str(model_dir(spec) / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding()
@@ -192,13 +193,17 @@ class OnnxEncoder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
-def load_encoder(name: str, engine: str, cache_dir: Path, threads: int = 0, batch_size: int = 32) -> Encoder:
-    """The configured engine: `onnx` (the default, fast) or `torch` (sentence-transformers)."""
+def load_encoder(
+    name: str, engine: str, cache_dir: Path, threads: int = 0, batch_size: int = 32, device: str = "cpu"
+) -> Encoder:
+    """The configured engine: `onnx` (the default, fast) or `torch` (sentence-transformers), on the
+    device the `embed_device` setting (`auto`, `cpu`, `cuda`) picks on this node."""
+    if engine not in ("onnx", "torch"):
+        raise Invalid(f"embed_engine must be onnx or torch, got {engine!r}")
+    chosen = "cpu" if device == "cpu" else choose_device(device, engine, probe(engine))
     if engine == "onnx":
-        return OnnxEncoder(name, cache_dir, threads=threads, batch_size=batch_size)
-    if engine == "torch":
-        return SentenceEncoder(name, threads=threads, batch_size=batch_size)
-    raise Invalid(f"embed_engine must be onnx or torch, got {engine!r}")
+        return OnnxEncoder(name, cache_dir, threads=threads, batch_size=batch_size, device=chosen)
+    return SentenceEncoder(name, threads=threads, batch_size=batch_size, device=chosen)
 
 
 class TokenCounter:

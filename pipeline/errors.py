@@ -104,6 +104,17 @@ class StorageFull(MemosError):
     status = 507
 
 
+class BacklogFull(MemosError):
+    """The intake backlog is at its bound: nothing was written; the same write succeeds once it drains."""
+
+    code = "backlog_full"
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # sent as the answer's Retry-After
+
+
 class WriteFailed(MemosError):
     """The pipeline could not store an accepted write (a server fault; the job records it)."""
 
@@ -143,6 +154,69 @@ class UnsupportedVersion(Invalid):
     status = 422
 
 
+class NotAnImage(Invalid):
+    """An image upload whose bytes are not an image of a type the server takes (JPEG, PNG, GIF, WebP)."""
+
+    code = "not_an_image"
+    status = 415
+
+
+class ImageUnreadable(Invalid):
+    """An image upload that is truncated or corrupt: its type is known but it does not decode."""
+
+    code = "image_unreadable"
+    status = 422
+
+
+class ImageTooLarge(TooLarge):
+    """An image over `max_image_bytes`, or whose dimensions pass `max_image_pixels` (a decompression bomb)."""
+
+    code = "image_too_large"
+    status = 413
+
+
+class NotAHub(Conflict):
+    """A team operation of a hub was asked of a server that is not one (setting `hub`, `memos serve --hub`)."""
+
+    code = "not_a_hub"
+    status = 409
+
+
+class HubUnreachable(Conflict):
+    """The team's hub did not answer, or answered something that is not the hub API; nothing was changed here."""
+
+    code = "hub_unreachable"
+    status = 409
+
+
+class HubRefused(Conflict):
+    """The team's hub refused the request; the message carries the hub's own error."""
+
+    code = "hub_refused"
+    status = 409
+
+
+class MembershipRevoked(Forbidden):
+    """The hub no longer accepts this server's member credential (removed or rejected)."""
+
+    code = "membership_revoked"
+    status = 403
+
+
+class SignatureInvalid(Invalid):
+    """A skill bundle's signature does not verify against its publisher's key: it was changed after signing."""
+
+    code = "signature_invalid"
+    status = 422
+
+
+class UnknownSigner(Invalid):
+    """A skill bundle is signed by a key that is not a member of the team."""
+
+    code = "unknown_signer"
+    status = 422
+
+
 ALL_ERRORS: tuple[type[MemosError], ...] = (
     Invalid,
     InvalidParams,
@@ -156,9 +230,19 @@ ALL_ERRORS: tuple[type[MemosError], ...] = (
     TooLarge,
     Unavailable,
     StorageFull,
+    BacklogFull,
     WriteFailed,
     StoreError,
     UnknownFormat,
     InvalidBundle,
     UnsupportedVersion,
+    NotAnImage,
+    ImageUnreadable,
+    ImageTooLarge,
+    NotAHub,
+    HubUnreachable,
+    HubRefused,
+    MembershipRevoked,
+    SignatureInvalid,
+    UnknownSigner,
 )

@@ -38,6 +38,7 @@ class Status(StrEnum):
     ACTIVE = "active"
     DUPLICATE = "duplicate"
     SUPERSEDED = "superseded"  # a world fact a newer one replaced, or one closed as outdated
+    ARCHIVED = "archived"  # put aside by a cleanup or retention rule: out of search, listable, restorable
 
 
 class Op(StrEnum):
@@ -50,6 +51,7 @@ class Op(StrEnum):
     LINK = "link"  # a typed link between memories
     SKILL = "skill"  # a new version of a crystallized skill (derived)
     RESTORE = "restore"  # an interchange bundle's object, stored as it was exported (storage/cube/restore.py)
+    STATUS = "status"  # archive a memory or restore an archived one (service/cleanup.py)
 
 
 # Ops that carry a memory body the embed stage must embed.
@@ -119,6 +121,7 @@ class MemoryRecord:
     feedback: int = _col(pa.int64(), 0)
     valid_from: int | None = _col(pa.int64(), None)
     valid_to: int | None = _col(pa.int64(), None)
+    expires_at: int | None = _col(pa.int64(), None)  # gone from every read at this time; the sweeper deletes it
 
     def as_dict(self) -> dict[str, Any]:
         return plain(self)
@@ -159,6 +162,7 @@ class Draft:
     tool: dict[str, Any] | None = None
     base_version: int | None = None  # updates: the version the change was made against
     reembed: bool = True  # updates: whether the index text changed
+    expires_at: int | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Draft:
@@ -170,6 +174,8 @@ class Draft:
         out = plain(self)
         if self.base_version is None:  # adds carry neither key, as they always have
             del out["base_version"], out["reembed"]
+        if self.expires_at is None:  # nor an expiry they do not have
+            del out["expires_at"]
         return out
 
     def as_record(self) -> MemoryRecord:
@@ -205,6 +211,7 @@ class PipelineRow:
     tool: str | None = _col(pa.string(), None)  # JSON: a tool call's name, arguments, result, status, duration_ms
     attrs: str | None = _col(pa.string(), None)  # JSON: what an op needs beyond a memory (fact, episode, ...)
     error: str | None = _col(pa.string(), None)
+    expires_at: int | None = _col(pa.int64(), None)
 
     def as_dict(self) -> dict[str, Any]:
         return plain(self)

@@ -15,6 +15,7 @@ from pipeline.errors import Conflict, Invalid, MemosError, NotFound, WriteFailed
 from pipeline.ids import new_job_id
 from pipeline.parse import encode_draft
 from pipeline.records import Op
+from service.backlog import BacklogGate
 from service.group_commit import GroupCommitter
 from service.write_tracker import WriteTracker
 from storage.intake_log import IntakeEntry, IntakeLog
@@ -41,12 +42,16 @@ class Applied:
 
 
 class IntakeOps:
-    def __init__(self, intake: IntakeLog, committer: GroupCommitter, tracker: WriteTracker, wait_timeout_s: float) -> None:
+    def __init__(self, intake: IntakeLog, committer: GroupCommitter, tracker: WriteTracker, wait_timeout_s: float,
+                 gate: BacklogGate | None = None) -> None:
         self._intake, self._committer, self._tracker = intake, committer, tracker
         self._timeout = wait_timeout_s
+        self._gate = gate  # refuses new writes (429) while the backlog is at its bound
 
     async def submit(self, agent: str, kind: str, drafts: Sequence[OpDraft], job_id: str | None = None) -> tuple[str, list[int]]:
         """Durably append the drafts as one job; its id, and each draft's seq in order."""
+        if self._gate is not None:
+            self._gate.admit(len(drafts))
         job_id = job_id or new_job_id()
         entries = [IntakeEntry(job_id, d.op, d.cube, d.target, encode_draft(d.fields)) for d in drafts]
         seqs = await self._committer.submit([(job_id, agent, kind, len(entries))], entries)

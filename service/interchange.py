@@ -32,7 +32,8 @@ import ray
 
 from actors.stage_chain import IMPORT, Stage, StageChain
 from pipeline.access import Caller, Role
-from pipeline.errors import Invalid, InvalidBundle, NotFound, UnknownFormat, UnsupportedVersion
+from pipeline.errors import Invalid, InvalidBundle, MemosError, NotFound, UnknownFormat, UnsupportedVersion
+from pipeline.images import prepare_image
 from pipeline.ids import check_job_id, new_job_id, new_ulid
 from pipeline.interchange import export_objects as export
 from pipeline.interchange import formats
@@ -47,7 +48,9 @@ from pipeline.parse import encode_draft
 from pipeline.records import INTAKE_SCHEMA
 from pipeline.timefmt import now_ms, to_iso
 from service.access import Access
+from service.images import ImageService
 from storage.audit_log import AuditLog
+from storage.blob_store import BlobStore
 from storage.cube.bundle_reader import BundleReader
 from storage.intake_log import IntakeLog
 from storage.paths import DataPaths
@@ -118,8 +121,12 @@ def cube_objects(store: BundleReader, cube: Cube, *, vectors: bool, seen: Embedd
         ids = [rec.id for rec, _, _ in chunk]
         versions, feedback = store.versions_of(ids), store.feedback_events(ids)
         links, superseded = store.links_by_src(ids), store.superseders(ids)
+        images = store.images_of(ids)
         for rec, blob, model in chunk:
-            yield export.memory_object(rec, superseded.get(rec.id))
+            obj = export.memory_object(rec, superseded.get(rec.id))
+            if rec.id in images:
+                obj["image"] = images[rec.id]  # its bytes: the ZIP container's `images/` (write_zip)
+            yield obj
             if vectors and blob is not None and model is not None:
                 vector = np.frombuffer(blob, dtype=np.float32)
                 seen.saw(model, len(vector))
@@ -156,8 +163,10 @@ class ExportStream:
 
 class InterchangeService:
     def __init__(self, paths: DataPaths, access: Access, intake: IntakeLog, audit: AuditLog,
-                 chain: StageChain | None, model: str, dim: int, on_shard_written: Callable[[str], None]) -> None:
+                 chain: StageChain | None, model: str, dim: int, on_shard_written: Callable[[str], None],
+                 images: ImageService | None = None) -> None:
         self._paths, self._access, self._intake, self._audit = paths, access, intake, audit
+        self._images = images
         self._chain, self._model, self._dim = chain, model, dim
         self._on_shard_written = on_shard_written
         self._reports: dict[str, dict[str, Any]] = {}
@@ -211,7 +220,9 @@ class InterchangeService:
         if fmt == MEMOS:
             out = tmp / f"{cube.id}.memos.zip"
             with out.open("wb") as f:
-                write_zip(header, self._objects(cube, vectors, seen), f, seen.manifest)
+                blobs = BlobStore(self._paths)
+                write_zip(header, self._objects(cube, vectors, seen), f, seen.manifest,
+                          blobs=lambda sha: blobs.read(cube.id, sha))
             return out, "application/zip", out.name
         if fmt == MARKDOWN:
             out = tmp / f"{cube.id}.vault.zip"
@@ -262,7 +273,7 @@ class InterchangeService:
 
         try:
             engine = ImportEngine(self._paths, None if dry_run else self._chain, cube, agent, self._model, self._dim,
-                                  self._on_shard_written)
+                                  self._on_shard_written, images=self._images)
             tally = engine.run(source, conflict, progress=progress)
             self._intake.advance_job(job_id, 0)  # marks a job of no objects finished too
             with self._lock:
@@ -364,8 +375,10 @@ class ImportEngine:
     """Writes one source into one cube: plan per batch, then the IMPORT route (no chain: a dry run)."""
 
     def __init__(self, paths: DataPaths, chain: StageChain | None, cube: Cube, agent: str, model: str, dim: int,
-                 on_shard_written: Callable[[str], None] = lambda shard: None, near_duplicates: bool = False) -> None:
+                 on_shard_written: Callable[[str], None] = lambda shard: None, near_duplicates: bool = False,
+                 images: ImageService | None = None) -> None:
         self._paths, self._chain, self._cube, self._agent = paths, chain, cube, agent
+        self._images = images
         self._model, self._dim = model, dim
         self._on_shard_written = on_shard_written
         self._near = near_duplicates
@@ -390,6 +403,7 @@ class ImportEngine:
             objects = (remap(obj, salt) for obj in objects)
         try:
             for batch in batches(objects, BATCH_OBJECTS):
+                self._store_images(batch, source)
                 ops, vectors = planner.plan(batch, self._stored(batch))
                 self._submit(ops, vectors, planner.tally)
                 progress(len(batch), planner.tally)
@@ -400,6 +414,25 @@ class ImportEngine:
         finally:
             self._settle()
         return planner.tally
+
+    def _store_images(self, batch: list[dict[str, Any]], source: Source) -> None:
+        """Each image memory's bytes stored in the target cube before its memory is planned; one whose
+        bytes the bundle lacks (a JSON lines bundle), or that the server would refuse, comes in without them."""
+        for obj in batch:
+            image = obj.get("image") if obj.get("object") == "memory" else None
+            if not isinstance(image, dict):
+                continue
+            data = source.image(str(image.get("sha256")))
+            try:
+                if data is None or self._images is None:
+                    raise NotFound("the bundle does not hold its bytes")
+                prepared = prepare_image(data, self._images.limits, keep_gps=True)  # held to today's limits
+                if self._chain is not None:
+                    self._images.store(self._cube.id, prepared)
+            except MemosError as exc:
+                log.warning("import into %s: memory %s comes without its image (%s)", self._cube.id, obj.get("id"),
+                            exc.message)
+                obj.pop("image")
 
     def _stored(self, batch: list[dict[str, Any]]) -> Stored:
         path = self._paths.cube_db(self._cube.id)

@@ -7,6 +7,7 @@ among the caller's cubes by service/locate.py; the intake mechanics are service/
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,9 +18,11 @@ from pipeline.access import Caller, Role
 from pipeline.errors import Conflict, Invalid, NotFound, TooLarge
 from pipeline.ids import new_job_id, new_memory_id
 from pipeline.parse import render_index_text
+from pipeline.lifecycle import alive
 from pipeline.records import Draft, Kind, Op, Tier
 from pipeline.timefmt import now_ms, representable
 from service.access import Access
+from service.images import ImageService
 from service.intake_ops import IntakeOps, OpDraft
 from service.locate import CubeLocator
 from service.views import memory_view, pending_view
@@ -48,6 +51,9 @@ class NewMemory:
     cube: str | None = None  # None: the caller's own cube
     episode: str | None = None
     tool: dict[str, Any] | None = None
+    expires_at: int | None = None  # ms; None: it does not expire
+    image: bytes | None = None  # an image memory's bytes (service/images.py checks and stores them)
+    keep_gps: bool = False  # keep the image's GPS tags (removed by default)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class MemoryChanges:
     tags: tuple[str, ...] | None = None
     metadata: dict[str, Any] | None = None
     version: int | None = None  # the version the client read; a newer one stored is a conflict
+    set_expiry: bool = False  # whether the change sets `expires_at` (None then takes the expiry away)
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,11 @@ class MemoryService:
         read: ReadSide,
         audit: AuditLog,
         on_write: WriteRecorder,
+        images: ImageService | None = None,
     ) -> None:
         self._settings, self._access, self._locate, self._ops = settings, access, locate, ops
         self._intake, self._read, self._audit, self._on_write = intake, read, audit, on_write
+        self._images = images
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -99,8 +109,9 @@ class MemoryService:
             if earlier is not None:
                 return await self._settled(cube, earlier, wait)
         memory_id = new.id or new_memory_id()
+        image = await self._accept_image(cube, new)
         self._on_write(caller.agent, [cube])
-        draft = OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new))
+        draft = OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new, image))
         job_id, seqs = await self._ops.submit(caller.agent, "add", [draft])
         return await self._settled(cube, Accepted(memory_id, job_id, "queued", cube=cube), wait, seqs)
 
@@ -137,7 +148,8 @@ class MemoryService:
             memory_id = new.id or new_memory_id()
             first_draft[(cube, memory_id)] = len(drafts)
             sources.append(len(drafts))
-            drafts.append(OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new)))
+            image = await self._accept_image(cube, new)
+            drafts.append(OpDraft(Op.ADD, cube, memory_id, self._draft(caller.agent, cube, memory_id, new, image)))
             results.append({"id": memory_id, "status": "queued"})
         self._on_write(caller.agent, sorted(set(cubes.values())))
         seqs = (await self._ops.submit(caller.agent, "batch", drafts, job_id))[1] if drafts else []
@@ -164,6 +176,7 @@ class MemoryService:
             kind=current.kind if changes.kind is None else changes.kind,
             tags=current.tags if changes.tags is None else list(changes.tags),
             metadata=current.metadata if changes.metadata is None else changes.metadata,
+            expires_at=changes.expires_at if changes.set_expiry else current.expires_at,
         )
         self._check(NewMemory(content=merged.content, kind=merged.kind))
         if merged == current:
@@ -174,8 +187,11 @@ class MemoryService:
             id=current.id, cube=current.cube, agent=current.agent, tier=current.tier, kind=merged.kind,
             content=merged.content, created_at=current.created_at, updated_at=now_ms(), tags=merged.tags,
             metadata=merged.metadata, source_ids=current.source_ids, base_version=current.version,
-            reembed=new_text != old_text,
+            reembed=new_text != old_text, expires_at=merged.expires_at,
         ).as_dict()
+        image = self._images.facts(cube.id, memory_id) if self._images is not None and merged.kind == Kind.IMAGE else None
+        if image is not None:
+            draft["image"] = image  # its OCR text stays in the new index text
         applied = await self._ops.run(caller.agent, OpDraft(Op.UPDATE, cube.id, memory_id, draft))
         if applied.status != "done":
             return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
@@ -186,6 +202,8 @@ class MemoryService:
         self._locate.stored(cube.id, memory_id)
         draft = {"id": memory_id, "cube": cube.id, "agent": caller.agent}
         applied = await self._ops.run(caller.agent, OpDraft(Op.DELETE, cube.id, memory_id, draft))
+        # By id only: the purge (service/purge.py) records when the content left the files.
+        self._audit.record(caller.agent, "memory.delete", cube=cube.id, memory_id=memory_id)
         return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
 
     async def share(self, caller: Caller, memory_id: str, to_cube: str, from_cube: str | None) -> Accepted:
@@ -202,6 +220,10 @@ class MemoryService:
             created_at=rec.created_at,
             source_ids=(memory_id,),
             cube=target.id,
+            # an image goes with its bytes, as stored (GPS already as the uploader chose)
+            image=self._images.stored_bytes(source.id, memory_id)
+            if self._images is not None and rec.kind == Kind.IMAGE else None,
+            keep_gps=True,
         )
         accepted = await self.add(caller, copy, wait=True)
         # Recorded on the source cube: its admins see who copied what out, and to where.
@@ -216,7 +238,7 @@ class MemoryService:
         found = self._locate.first(caller, cube_id, lambda cube, store: self._current_view(cube, store, memory_id))
         if found is None:
             raise NotFound(f"memory {memory_id} does not exist")
-        return found[1]
+        return self._with_images(found[0].id, [found[1]])[0]
 
     def timeline(self, caller: Caller, memory_id: str, before: int, after: int, cube_id: str | None) -> dict[str, Any]:
         """The memory among its neighbouring turns: same cube, tier and episode, ordered by time then arrival."""
@@ -226,7 +248,12 @@ class MemoryService:
         if found is None:
             raise NotFound(f"memory {memory_id} is not stored yet")
         records, position = found
-        return {"memory": memory_id, "position": position, "items": [memory_view(r) for r in records]}
+        now = now_ms()
+        if any(r.id == memory_id and not alive(r, now) for r in records):
+            raise NotFound(f"memory {memory_id} does not exist")  # expired: gone from reads at once
+        shown = [r for r in records if alive(r, now)]
+        position -= sum(1 for r in records[:position] if not alive(r, now))
+        return {"memory": memory_id, "position": position, "items": [memory_view(r) for r in shown]}
 
     def list(
         self, caller: Caller, *, cube_id: str | None = None, limit: int, cursor: str | None, tag: str | None,
@@ -238,10 +265,15 @@ class MemoryService:
         with self._read.cube(cube.id) as store:
             if store is None:
                 return {"items": [], "next_cursor": None}
-            page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status, tier=tier)
-        return {"items": [memory_view(r) for r in page.items], "next_cursor": page.next_cursor}
+            page = store.list(limit=limit, cursor=cursor, tag=tag, kind=kind, status=status, tier=tier,
+                              alive_at=now_ms())
+        return {"items": self._with_images(cube.id, [memory_view(r) for r in page.items]),
+                "next_cursor": page.next_cursor}
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _with_images(self, cube_id: str, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self._images.attach(cube_id, views) if self._images is not None else views
 
     async def _writable_home(self, caller: Caller, memory_id: str, cube_id: str | None) -> Cube:
         """Where a change to this memory applies, once earlier writes to it have landed."""
@@ -252,7 +284,7 @@ class MemoryService:
     def _current_view(self, cube: Cube, store: CubeReader | None, memory_id: str) -> dict[str, Any] | None:
         rec = store.get(memory_id) if store is not None else None
         if rec is not None:
-            return memory_view(rec)
+            return memory_view(rec) if alive(rec, now_ms()) else None
         pending = self._intake.latest_add(cube.id, memory_id)
         if pending is not None and pending.state == "pending":
             try:
@@ -269,14 +301,28 @@ class MemoryService:
         if not new.content.strip():
             raise Invalid("content must not be empty")
 
-    def _draft(self, agent: str, cube: str, memory_id: str, new: NewMemory) -> dict[str, Any]:
+    async def _accept_image(self, cube: str, new: NewMemory) -> dict[str, Any] | None:
+        """An image write's bytes checked and durable (before its draft is logged); its facts."""
+        if new.image is None:
+            return None
+        if new.kind != Kind.IMAGE.value:
+            raise Invalid(f"a memory with an image has kind 'image', not {new.kind!r}")
+        if self._images is None:
+            raise Invalid("this server does not take images")
+        return await asyncio.to_thread(self._images.accept, cube, new.image, new.keep_gps)
+
+    def _draft(self, agent: str, cube: str, memory_id: str, new: NewMemory,
+               image: dict[str, Any] | None = None) -> dict[str, Any]:
         now = now_ms()
-        return Draft(
+        draft = Draft(
             id=memory_id, cube=cube, agent=agent, tier=new.tier, kind=new.kind, content=new.content,
             created_at=new.created_at if new.created_at is not None else now, updated_at=now,
             tags=list(dict.fromkeys(new.tags)), metadata=new.metadata, source_ids=list(new.source_ids),
-            episode=new.episode, tool=new.tool,
+            episode=new.episode, tool=new.tool, expires_at=new.expires_at,
         ).as_dict()
+        if image is not None:
+            draft["image"] = image  # facts only; the bytes are a blob of the cube already
+        return draft
 
     def _check_episode(self, cube: str, episode: str | None) -> None:
         """A trace may only name an episode of its cube that exists (stored, or accepted and queued)."""
@@ -309,7 +355,8 @@ class MemoryService:
                 self._ops.raise_failure(seq)
         if any(state == "pending" for state in states.values()):
             return accepted  # still going at the timeout: the 202 answer stands
-        return replace(accepted, status="done", memory=memory_view(self._locate.stored(cube, accepted.id)))
+        memory = self._with_images(cube, [memory_view(self._locate.stored(cube, accepted.id))])[0]
+        return replace(accepted, status="done", memory=memory)
 
 
 def final_status(states: dict[int, str], seqs: list[int]) -> str:

@@ -40,9 +40,10 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 @dataclass(frozen=True)
 class PrefetchCounts:
-    hits: int  # first searches of a cube the prefetcher had warmed, found hot
-    misses: int  # searches of a cube whose vectors were not in memory
+    hits: int  # searches answered from the memories the prefetcher held ready (service/prefetch.py)
+    misses: int  # searches that took the full path
     warmed: int  # cubes the prefetcher warmed
+    pools: int = 0  # cubes whose memories are held ready now
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,11 @@ class _ScrapeTime(Collector):
                                 value=f.warming)
         yield GaugeMetricFamily("memos_uptime_seconds", "Seconds since the server started.", value=f.uptime_s)
         if f.prefetch is not None:
-            yield CounterMetricFamily("memos_prefetch_hits", "First searches of a cube the prefetcher warmed that "
-                                      "found its vectors in memory.", value=f.prefetch.hits)
-            yield CounterMetricFamily("memos_prefetch_misses", "Searches of a cube whose vectors were not in memory.",
-                                      value=f.prefetch.misses)
+            yield CounterMetricFamily("memos_prefetch_hits", "Searches answered from the memories the prefetcher "
+                                      "held ready for them.", value=f.prefetch.hits)
+            yield CounterMetricFamily("memos_prefetch_misses", "Searches that found no memories held ready for them "
+                                      "and took the full path.", value=f.prefetch.misses)
+            yield GaugeMetricFamily("memos_prefetch_pools", "Cubes whose memories the prefetcher holds ready.",
+                                    value=f.prefetch.pools)
             yield CounterMetricFamily("memos_prefetch_warmed", "Cubes the prefetcher warmed ahead of a search.",
                                       value=f.prefetch.warmed)

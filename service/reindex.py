@@ -1,26 +1,32 @@
 """Reindex as a Ray job: rebuild every shard's Lance table and tantivy index from the SQLite files.
 
-With `reembed`, vectors from another model (or all, with `everything`) are recomputed first: the
-stored rows go through the stage chain's REINDEX route (actors/stage_chain.py: the embed pool, then
-the shard writer stores the vectors in the files, which stay the truth; parse, extract, dedupe
-and crystallize are skipped, as those rows went through them when first written). Writes keep being accepted
-meanwhile; they wait in the intake log while the pipeline is paused, and flow once it resumes.
+With `reembed`, vectors from another model (or all, with `everything`) are recomputed first, as a
+Ray Data job (actors/reindex_dataset.py): the cube files are read, a fixed pool of embed actors
+holding the model encodes the stored text in `map_batches`, and each shard's writer stores the
+vectors in the files, which stay the truth. Parse, extract, dedupe and crystallize are not run:
+those rows went through them when first written. Then each shard writer rebuilds its indexes from
+the files. `memos reindex --offline` and the server's `POST /v1/reindex` run this same function;
+online, writes keep being accepted meanwhile and wait in the intake log while the pipeline is
+paused, flowing once it resumes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ray
 
 from actors.pipeline_driver import PipelineDriver
-from actors.stage_chain import REINDEX, Stage, StageChain
-from pipeline.embed import reembed_batch
+from actors.reindex_dataset import EmbedPool, reembed_dataset, stream_to_writers
+from actors.stage_chain import Stage, StageChain
+from configs import Settings
 from pipeline.errors import Conflict
 from pipeline.ids import new_job_id
-from storage.cube.reader import CubeReader
+from pipeline.reindex_plan import ReindexReport
 from storage.intake_log import IntakeLog
 from storage.paths import DataPaths
 from storage.registry import Registry
@@ -37,50 +43,60 @@ def plan_by_shard(registry: Registry, paths: DataPaths) -> dict[str, list[str]]:
     return plan
 
 
-def reembed_cube(paths: DataPaths, chain: StageChain, shard: str, cube: str, model: str, everything: bool) -> int:
-    """Stream the cube's rows through the embed pool and store the vectors via the shard writer."""
-    store = CubeReader(paths.cube_db(cube))
-    pending: list = []
-    n = 0
-    try:
-        for chunk in store.rows_to_embed(model, everything):
-            pending.append(chain.submit(reembed_batch(cube, chunk), shard, REINDEX))
-            n += len(chunk)
-            if len(pending) >= 2 * chain.width(Stage.EMBED):
-                ray.get(pending.pop(0))
-        ray.get(pending)
-    finally:
-        store.close()
-    return n
+def reembed_pool(settings: Settings) -> EmbedPool:
+    """The reindex job's embed actors, as the settings describe the live pool's."""
+    return EmbedPool(settings.embed_model, settings.embed_engine, str(settings.models_dir), settings.embed_threads,
+                     settings.embed_batch_size, settings.embed_device, settings.reindex_actors or settings.embed_actors,
+                     settings.embed_gpus)
+
+
+def reembed_shards(
+    paths: DataPaths, writers: Mapping[str, Any], plan: dict[str, list[str]], pool: EmbedPool, everything: bool,
+    on_rows: Callable[[int], None],
+) -> int:
+    """New vectors for every cube's rows that need one, stored by each shard's writer; how many."""
+    shard_of = {cube: shard for shard, cubes in plan.items() for cube in cubes}
+    cubes = [(cube, paths.cube_db(cube)) for cube in shard_of]
+    if not cubes:
+        return 0
+    totals = stream_to_writers(reembed_dataset(cubes, pool, everything), writers, shard_of, on_rows)
+    return totals.stored
 
 
 def run_reindex(
     paths: DataPaths,
     registry: Registry,
-    chain: StageChain,
-    model: str,
+    writers: Mapping[str, Any],
+    pool: EmbedPool,
     *,
     reembed: bool,
     everything: bool,
     progress: Callable[[str, int], None],
-) -> dict[str, int]:
-    """Rebuild all shards; `progress(shard, cubes)` is called as each shard finishes."""
-    totals = {"shards": 0, "cubes": 0, "vectors": 0, "documents": 0, "reembedded": 0}
+    on_rows: Callable[[int], None] = lambda n: None,
+    reembedded: Callable[[list[str]], None] = lambda shards: None,
+) -> ReindexReport:
+    """Rebuild all shards with their writer actors (`writers`, shard -> ShardWriter); `progress(shard,
+    cubes)` is called as each shard finishes, `on_rows(n)` as re-embedded rows are stored, and
+    `reembedded(shards)` once every new vector is in the files."""
+    report = ReindexReport()
+    start = time.perf_counter()
     plan = plan_by_shard(registry, paths)
     if reembed:
-        for shard, cubes in plan.items():
-            for cube in cubes:
-                totals["reembedded"] += reembed_cube(paths, chain, shard, cube, model, everything)
-        # The dedupe stage compares new rows with the vectors it has seen: those are stale now.
-        ray.get([chain.actor(Stage.DEDUPE, shard).reset.remote() for shard in plan])
-    refs = {shard: chain.actor(Stage.WRITE, shard).rebuild.remote(cubes) for shard, cubes in plan.items()}
+        report.reembedded = reembed_shards(paths, writers, plan, pool, everything, on_rows)
+        reembedded(list(plan))
+    report.embed_seconds = time.perf_counter() - start
+    refs = {shard: writers[shard].rebuild.remote(cubes) for shard, cubes in plan.items()}
     for shard, ref in refs.items():
         out = ray.get(ref)
-        totals["shards"] += 1
-        for key in ("cubes", "vectors", "documents"):
-            totals[key] += out[key]
+        report.shards += 1
+        report.cubes += out["cubes"]
+        report.vectors += out["vectors"]
+        report.documents += out["documents"]
+        report.rebuilt.append(shard)
         progress(shard, out["cubes"])
-    return totals
+    report.seconds = time.perf_counter() - start
+    report.rebuild_seconds = report.seconds - report.embed_seconds
+    return report
 
 
 class Reindexer:
@@ -93,11 +109,11 @@ class Reindexer:
         intake: IntakeLog,
         chain: StageChain,
         driver: PipelineDriver,
-        model: str,
+        pool: EmbedPool,
         on_shard_done: Callable[[str], None],
     ) -> None:
         self._paths, self._registry, self._intake = paths, registry, intake
-        self._chain, self._driver, self._model = chain, driver, model
+        self._chain, self._driver, self._pool = chain, driver, pool
         self._on_shard_done = on_shard_done
         self._lock = threading.Lock()
         self._running: str | None = None
@@ -114,6 +130,10 @@ class Reindexer:
         threading.Thread(target=self._run, args=(job_id, reembed, everything), name="reindex", daemon=True).start()
         return job_id
 
+    def _reset_dedupe(self, shards: list[str]) -> None:
+        """The dedupe stage compares new rows with the vectors it has seen: those are stale now."""
+        ray.get([self._chain.actor(Stage.DEDUPE, shard).reset.remote() for shard in shards])
+
     def _run(self, job_id: str, reembed: bool, everything: bool) -> None:
         def progress(shard: str, cubes: int) -> None:
             self._on_shard_done(shard)
@@ -121,9 +141,10 @@ class Reindexer:
 
         try:
             self._driver.pause()
-            totals = run_reindex(self._paths, self._registry, self._chain, self._model,
-                                 reembed=reembed, everything=everything, progress=progress)
-            log.info("reindex %s finished: %s", job_id, totals)
+            writers = {shard: self._chain.actor(Stage.WRITE, shard) for shard in self._registry.shards()}
+            report = run_reindex(self._paths, self._registry, writers, self._pool, reembed=reembed,
+                                 everything=everything, progress=progress, reembedded=self._reset_dedupe)
+            log.info("reindex %s finished: %s", job_id, report.to_json())
         except Exception as exc:  # recorded on the job; the indexes keep their previous state
             log.exception("reindex %s failed", job_id)
             self._intake.fail_job(job_id, f"{type(exc).__name__}: {exc}")

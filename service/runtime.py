@@ -23,6 +23,8 @@ from service.access import Access
 from service.activity import Activity
 from service.analytics import Analytics
 from service.auth import Authenticator
+from service.backlog import BacklogGate
+from service.cleanup import CleanupService
 from service.cubes import CubeService
 from service.group_commit import GroupCommitter
 from service.episode_listing import EpisodeListing
@@ -30,6 +32,7 @@ from service.episodes import EpisodeService
 from service.feedback import FeedbackService
 from service.graph import GraphService
 from service.identities import Identities
+from service.images import ImageService
 from service.intake_ops import IntakeOps
 from service.interchange import InterchangeService
 from service.jobs import JobService
@@ -38,16 +41,24 @@ from service.locate import CubeLocator
 from service.memories import MemoryService
 from service.metrics import Figures, PrefetchCounts, ServerMetrics
 from service.skills import SkillService
+from service.team.team import Team
 from service.prefetch import Prefetcher
+from service.personas import PersonaService
+from service.purge import BLOB_GRACE_S, PurgeQueue, PurgeWorker
 from service.query_embedder import QueryEmbedder
 from storage.read_side import ReadSide, VectorTuning
-from service.reindex import Reindexer, plan_by_shard
+from service.reindex import Reindexer, plan_by_shard, reembed_pool
 from service.hybrid_search import SearchService
+from service.governance_report import GovernanceReport
+from service.retention import RetentionService
+from service.sweeper import Sweeper
 from service.world_view import WorldView
 from service.write_tracker import ReaderRefresh, WriteTracker
 from storage.api_keys import ApiKeys
 from storage.audit_log import AuditLog
+from storage.cube.writer import migrate_file
 from storage.intake_log import IntakeLog
+from storage.lifecycle_store import LifecycleStore
 from storage.paths import DataPaths
 from storage.registry import Cube, Registry
 
@@ -70,6 +81,10 @@ class Runtime:
         self.registry = Registry(self.paths.registry_db, s.n_shards)
         self.keys = ApiKeys(self.paths.registry_db)
         self.audit = AuditLog(self.paths.registry_db)
+        self.lifecycle = LifecycleStore(self.paths.registry_db)  # retention rules, retrieval counts
+        for cube in self.registry.all():  # reads name every column the newest cube migration added
+            if self.paths.cube_db(cube.id).exists():
+                migrate_file(self.paths.cube_db(cube.id))
         self.auth = Authenticator(self.keys, s.host)
         self.access = Access(self.registry)
         dim = model_spec(s.embed_model).dim
@@ -92,6 +107,9 @@ class Runtime:
             self.read.open_shard(shard)
         self.tracker = WriteTracker(self.intake)
         self.chain = StageChain(self.actors)
+        self.purge_queue = PurgeQueue(s.purge_after_s)  # hears of deletions; the purge worker scrubs after them
+        self.prefetcher = Prefetcher(self.actors.prefetch, self.read, self.embedder.embed,
+                                     s.prefetch_pool_max) if s.prefetch else None
         self.driver = PipelineDriver(
             self.intake,
             self.registry.shard_of,
@@ -99,21 +117,30 @@ class Runtime:
             batch_max=s.batch_max_items,
             linger_ms=s.batch_linger_ms,
             max_in_flight=s.max_in_flight_batches,
-            # Readers first, waiters second: a woken request must find the write searchable.
-            listeners=[ReaderRefresh(self.read), self.tracker, self.metrics],
+            # Readers (and the pools of memories held ready) first, waiters second: a woken request
+            # must find the write searchable.
+            listeners=[ReaderRefresh(self.read), *([self.prefetcher] if self.prefetcher else []), self.tracker, self.metrics,
+                       self.purge_queue],
         )
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
-        self.prefetcher = Prefetcher(self.actors.prefetch, self.read) if s.prefetch else None
         self.locate = CubeLocator(self.access, self.read, self.intake)
-        self.ops = IntakeOps(self.intake, self.committer, self.tracker, s.wait_timeout_s)
+        self.backlog = BacklogGate(self.intake.pending_count, s.intake_backlog_max)
+        self.ops = IntakeOps(self.intake, self.committer, self.tracker, s.wait_timeout_s, self.backlog)
         self.activity = Activity()  # recent writes and searches, for the web UI's Overview
+        self.images = ImageService(s, self.paths, self.locate, self.read, self.intake)
         self.memories = MemoryService(s, self.access, self.locate, self.ops, self.intake, self.read, self.audit,
-                                      on_write=self._record("write"))
+                                      on_write=self._record("write"), images=self.images)
+        self.purger = PurgeWorker(self.purge_queue, self.intake, self.driver, self.chain, self.actors.write, self.read,
+                                  self.audit, lambda: plan_by_shard(self.registry, self.paths),
+                                  lambda cube: self.images.remove_unreferenced(cube, BLOB_GRACE_S))
         self.jobs = JobService(self.intake)
         self.search = SearchService(s, self.access, self.read, self.embedder, on_search=self._record("search"),
-                                    on_searched=self.activity.searched, on_timings=self.metrics.searched)
+                                    on_searched=self.activity.searched, on_timings=self.metrics.searched,
+                                    on_retrieved=self.lifecycle.retrieved,
+                                    prefetched=self.prefetcher.ready if self.prefetcher else lambda *search: None)
         self.episodes = EpisodeService(self.access, self.locate, self.ops, self.read)
         self.skills = SkillService(self.access, self.locate, self.read)
+        self.personas = PersonaService(self.access, self.memories)
         self.feedback = FeedbackService(self.locate, self.ops, self.read)
         self.links = LinkService(self.locate, self.ops, self.read)
         self.graph = GraphService(self.locate, self.read)
@@ -124,14 +151,26 @@ class Runtime:
         self.world = WorldView(self.access, self.read)
         self.identities = Identities(self.keys, self.audit, self.auth, self.registry)
         self.interchange = InterchangeService(self.paths, self.access, self.intake, self.audit, self.chain,
-                                              s.embed_model, dim, self.read.mark_dirty)
+                                              s.embed_model, dim, self.read.mark_dirty, images=self.images)
+        # Team sharing (docs/team.md): the hub, the member side, the LAN announcement.
+        self.team = Team(s, self.paths, self.registry, self.access, self.chain, s.embed_model, dim, self.embedder,
+                         self.read.mark_dirty)
         self.reindexer = Reindexer(
-            self.paths, self.registry, self.intake, self.chain, self.driver, s.embed_model, self.read.mark_dirty
+            self.paths, self.registry, self.intake, self.chain, self.driver, reembed_pool(s), self.read.mark_dirty
         )
+        # Lifecycle (docs/governance.md): bulk cleanup, retention rules, the report, the sweeper.
+        self.cleanup = CleanupService(s, self.access, self.paths, self.read, self.ops, self.audit, self.lifecycle)
+        self.retention = RetentionService(self.access, self.paths, self.read, self.ops, self.audit, self.lifecycle)
+        self.governance = GovernanceReport(self.access, self.paths, self.read, self.lifecycle)
+        self.sweeper = Sweeper(s.sweep_interval_s, self.registry, self.paths, self.intake, self.ops, self.audit,
+                               self.lifecycle, self.retention)
         if self.prefetcher is not None:
             self.prefetcher.start()
         self.driver.start()
         self.committer.start()
+        self.team.start()
+        self.sweeper.start()
+        self.purger.start(self.registry.shard_of)
         # What exists now (modules, models, Ray, caches) lives as long as the server: frozen, full
         # collections stop walking it (one took 272 ms under load before).
         gc.collect()
@@ -161,7 +200,7 @@ class Runtime:
             in_flight_batches=self.driver.in_flight, batches_done=self.driver.batches_done,
             hot_vector_bytes=self.read.hot_bytes(), hot_cubes=len(self.read.hot_cubes()), warming=self.read.warming(),
             uptime_s=round(time.time() - self.started_at, 1),
-            prefetch=PrefetchCounts(p.hits, p.misses, p.warmed) if p is not None else None,
+            prefetch=PrefetchCounts(p.hits, p.misses, p.warmed, len(p.held())) if p is not None else None,
         )
 
     def _record(self, kind: str):
@@ -183,15 +222,18 @@ class Runtime:
                 self.actors.crystallize[cube.shard].forget_cube.remote(cube.id),
             ])
             self.read.forget_cube(cube.id)
+            self.images.blobs.remove_all(cube.id)  # its image bytes go with it (docs/images.md)
             self.driver.announce(Completion(cube.shard, [], failed, [cube.id]))
+            self.purge_queue.cube_dropped(cube.id, cube.shard)
         finally:
             self.driver.resume()
 
     def stop(self) -> None:
         self.ready = False
         stop_prefetch = self.prefetcher.stop if self.prefetcher is not None else (lambda: None)
-        steps = (self.committer.stop, stop_prefetch, self.driver.stop, self.read.close, cluster.shutdown, self.intake.close,
-                 self.registry.close, self.keys.close, self.audit.close)
+        stop_team = self.team.stop if hasattr(self, "team") else (lambda: None)
+        steps = (stop_team, self.sweeper.stop, self.committer.stop, stop_prefetch, self.purger.stop, self.driver.stop, self.read.close, cluster.shutdown, self.intake.close,
+                 self.registry.close, self.keys.close, self.audit.close, self.lifecycle.close)
         for step in steps:
             try:
                 step()

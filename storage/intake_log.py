@@ -16,6 +16,7 @@ import apsw
 import pyarrow as pa
 
 from pipeline.records import INTAKE_SCHEMA
+from storage.purge import secure, truncate_wal
 from storage.sqlite import connect, migrate
 
 MIGRATIONS = [
@@ -103,7 +104,8 @@ class IntakeLog:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._writer = connect(path, synchronous="FULL")
+        # secure: freed cells and pages are zeroed, so a forgotten payload leaves no bytes in the file
+        self._writer = secure(connect(path, synchronous="FULL"))
         migrate(self._writer, MIGRATIONS)
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -265,6 +267,37 @@ class IntakeLog:
                 "DELETE FROM intake WHERE state != 'pending' AND done_at < ?", (_now_ms() - older_than_ms,)
             )
             return self._writer.changes()
+
+    def forget(self, cube: str, memory_ids: Sequence[str]) -> int:
+        """Drop every finished entry of these (deleted) memories: their payloads held the content.
+
+        Pending entries stay (recovery replays them); a job keeps its counters, and a finished
+        entry is never needed again once its memory is gone."""
+        removed = 0
+        with self._write_lock, self._writer:
+            for memory_id in memory_ids:
+                self._writer.execute(
+                    "DELETE FROM intake WHERE cube = ? AND memory_id = ? AND state != 'pending'", (cube, memory_id))
+                removed += self._writer.changes()
+        return removed
+
+    def forget_cube(self, cube: str) -> int:
+        """Drop every finished entry of a deleted cube."""
+        with self._write_lock, self._writer:
+            self._writer.execute("DELETE FROM intake WHERE cube = ? AND state != 'pending'", (cube,))
+            return self._writer.changes()
+
+    def finished_deletes(self) -> list[tuple[str, str]]:
+        """(cube, id) of every finished delete still logged: its purge had not finished (a crash)."""
+        return [(r[0], r[1]) for r in self._reader().execute(
+            "SELECT cube, memory_id FROM intake WHERE op = 'delete' AND state = 'done'")]
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the file and truncate it to nothing (old page images hold old rows).
+
+        False while a reader still holds a snapshot the WAL serves; the caller tries again later."""
+        with self._write_lock:
+            return truncate_wal(self._writer)
 
     def close(self) -> None:
         self._writer.close()

@@ -128,6 +128,11 @@ class LexicalWriter:
         self._writer.delete_documents_by_term("cube", cube)
         self._writer.commit()
 
+    def collect_garbage(self) -> None:
+        """Delete the segment files no commit uses any more (after a rebuild: every old segment, with
+        the terms of deleted documents in it). A reader in another process keeps what it has open."""
+        self._writer.garbage_collect_files()
+
     def rebuild(self, rows: Iterable[IndexRow]) -> int:
         """Replace every document at one commit (readers switch atomically)."""
         self._writer.delete_all_documents()

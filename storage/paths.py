@@ -10,6 +10,7 @@ from pipeline.errors import Invalid
 from pipeline.ids import is_cube_id
 
 _SHARD = re.compile(r"s[0-9]{1,4}")
+_BLOB = re.compile(r"[0-9a-f]{64}(\.thumb)?")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ class DataPaths:
         """The cube's database and its WAL and shared-memory companions."""
         db = self.cube_db(cube_id)
         return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
+    def blobs_dir(self, cube_id: str) -> Path:
+        """The cube's image bytes, named by their SHA-256, beside its file (`cubes/<cube>.blobs/`)."""
+        if not is_cube_id(cube_id):
+            raise Invalid(f"cube id {cube_id[:80]!r} is not a valid cube id")
+        return self._inside(self.cubes_dir, f"{cube_id}.blobs")
+
+    def blob(self, cube_id: str, name: str) -> Path:
+        """One blob of the cube: `<sha256>` (the bytes) or `<sha256>.thumb` (its thumbnail)."""
+        if not _BLOB.fullmatch(name):
+            raise Invalid(f"blob name {name[:80]!r} is not a SHA-256 in hex")
+        return self._inside(self.blobs_dir(cube_id), name)
 
     def shard_dir(self, shard: str) -> Path:
         if not _SHARD.fullmatch(shard):

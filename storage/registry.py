@@ -78,6 +78,22 @@ MIGRATIONS = [
         "INSERT INTO auth_state(key, value) SELECT 'required', 1 "
         "WHERE EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)",
     ],
+    [
+        # Lifecycle (issue 17): each cube's retention rules, and which memories searches returned.
+        """CREATE TABLE retention_rules (
+            cube TEXT NOT NULL,
+            id TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            PRIMARY KEY (cube, id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE retrievals (
+            cube TEXT NOT NULL,
+            memory_id TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            last_at INTEGER NOT NULL,
+            PRIMARY KEY (cube, memory_id)
+        ) WITHOUT ROWID""",
+    ],
 ]
 
 CUBE_COLUMNS = "id, name, kind, owner, shard, created_at, description"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -141,6 +142,15 @@ class VectorShard:
     def compact(self) -> None:
         """Merge small fragments and drop versions no reader should still hold."""
         self._table.optimize(cleanup_older_than=timedelta(minutes=2))
+
+    def purge_old_versions(self) -> int:
+        """Remove every version but the latest, and the files only they used (a purge: the rows a
+        delete hid live on in older versions). A reader still on an older version must refresh first."""
+        versions = len(self._table.list_versions())
+        with warnings.catch_warnings():  # the warning says what the docstring says
+            warnings.simplefilter("ignore", UserWarning)
+            self._table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+        return versions - len(self._table.list_versions())
 
     def refresh(self) -> None:
         self._table.checkout_latest()

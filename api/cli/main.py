@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from api.cli import auth, cubes, interchange, keys, mcp, memories, reindex, repair, search, serve
+from api.cli import governance
+from api.cli import hub
 
 app = typer.Typer(
     name="memos",
@@ -28,6 +30,12 @@ app.command("export")(interchange.export)
 app.add_typer(keys.app, name="keys")
 app.add_typer(auth.app, name="auth")
 app.add_typer(cubes.app, name="cubes")
+app.command()(governance.cleanup)
+app.command()(governance.report)
+app.add_typer(governance.tag_app, name="tag")
+app.add_typer(governance.retention_app, name="retention")
+app.add_typer(hub.app, name="hub")
+app.add_typer(hub.skills_app, name="skills")
 for command in (cubes.grant, cubes.revoke, cubes.mount, cubes.unmount, cubes.share, cubes.audit):
     app.command()(command)
 

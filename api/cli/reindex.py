@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 
 from api.cli.output import JsonOpt, client, emit, errors_as_exit, plain, settings
@@ -25,6 +26,7 @@ def reindex(
 
     Example: memos reindex            (asks the running server)
              memos reindex --offline  (server stopped; starts a local Ray)
+             memos reindex --offline --reembed --all --json  (a Ray Data job; prints its report)
     """
     if offline:
         emit(_offline(reembed, everything), as_json, lambda t: f"reindexed {t['cubes']} cube(s): {t}")
@@ -50,10 +52,11 @@ def _follow(c: Memos, job_id: str) -> Job:
 
 
 def _offline(reembed: bool, everything: bool) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     from actors import cluster
-    from actors.stage_chain import StageChain
     from pipeline.encoder import model_spec
-    from service.reindex import run_reindex
+    from service.reindex import reembed_pool, run_reindex
     from storage.paths import DataPaths
     from storage.registry import Registry
 
@@ -64,10 +67,15 @@ def _offline(reembed: bool, everything: bool) -> dict:
         shards = registry.shards()
         cluster.connect(s)
         try:
-            actors = cluster.spawn(s, shards, model_spec(s.embed_model).dim)
-            with Progress(transient=True) as bar:
-                task = bar.add_task("reindexing shards", total=len(shards))
-                return run_reindex(paths, registry, StageChain(actors), s.embed_model, reembed=reembed, everything=everything,
-                                   progress=lambda shard, cubes: bar.advance(task))
+            writers = cluster.spawn_writers(s, shards, model_spec(s.embed_model).dim)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            # Progress goes to stderr (rich's default console is stdout, where --json prints).
+            with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+                rows = bar.add_task("re-embedding rows", total=None, visible=reembed)
+                done = bar.add_task("rebuilding shards", total=len(shards))
+                report = run_reindex(paths, registry, writers, reembed_pool(s), reembed=reembed,
+                                     everything=everything, progress=lambda shard, cubes: bar.advance(done),
+                                     on_rows=lambda n: bar.advance(rows, n), reembedded=cluster.reset_dedupe)
+            return report.to_json()
         finally:
             cluster.shutdown()

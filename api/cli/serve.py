@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from api.cli.output import errors_as_exit, settings
+from pipeline.errors import Invalid
 
 
 def serve(
@@ -15,6 +16,7 @@ def serve(
     data_dir: Path = typer.Option(None, help="Data directory (MEMOS_DATA_DIR)."),
     ray_address: str = typer.Option(None, help="Join this Ray cluster instead of starting one (MEMOS_RAY_ADDRESS)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    hub: bool = typer.Option(None, "--hub", help="Act as a team hub (MEMOS_HUB; docs/team.md)."),
 ) -> None:
     """Run the MemOS server.
 
@@ -27,7 +29,9 @@ def serve(
     from api.json_logs import configure
 
     with errors_as_exit():
-        s = settings(host=host, port=port, data_dir=data_dir, ray_address=ray_address)
+        s = settings(host=host, port=port, data_dir=data_dir, ray_address=ray_address, hub=hub)
+        if bool(s.tls_cert_file) != bool(s.tls_key_file):
+            raise Invalid("TLS needs both tls_cert_file and tls_key_file (MEMOS_TLS_CERT_FILE, MEMOS_TLS_KEY_FILE)")
     configure(log_level, access_log=s.access_log)  # JSON lines on stderr; ours is the access log
     uvicorn.run(
         create_app(s),
@@ -39,4 +43,6 @@ def serve(
         http=JsonErrorHttpTools,  # httptools, answering what it cannot parse in the API's JSON error shape
         access_log=False,
         timeout_graceful_shutdown=10,
+        ssl_certfile=s.tls_cert_file or None,  # HTTPS directly; or a reverse proxy in front (docs/team.md#tls)
+        ssl_keyfile=s.tls_key_file or None,
     )

@@ -1,4 +1,4 @@
-"""/v1/health: liveness and the size of the write backlog."""
+"""/v1/health: liveness, the size of the write backlog and whether writes are refused for it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from api.json_route import JsonRoute
 from api.schemas import Health
+from service.backlog import BacklogState
 
 router = APIRouter(prefix="/v1", tags=["health"], route_class=JsonRoute)
 
@@ -26,4 +27,9 @@ def health(request: Request) -> dict:
         "uptime_s": round(time.time() - rt.started_at, 1),
         "hot_vectors_mb": round(rt.read.hot_bytes() / 2**20, 2),
         "warming": rt.read.warming(),
+        **_backlog(rt.backlog.state()),
     }
+
+
+def _backlog(state: BacklogState) -> dict:
+    return {"backlog": state.backlog, "backlog_max": state.bound, "refusing_writes": state.refusing}

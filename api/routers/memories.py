@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, RuntimeDep
 from api.json_route import JsonRoute
-from api.memory_input import accept_status, new_memory
+from api.image_upload import MULTIPART_SCHEMA, MemoryWriteRoute
+from api.memory_input import accept_status, expiry_ms, new_memory
 from api.schemas import (
     CALLER_ERRORS,
     CUBE_ID_PATTERN,
@@ -40,16 +41,20 @@ CubeQuery = Annotated[str | None, Query(pattern=CUBE_ID_PATTERN, description="Th
 MemoryIdPath = Annotated[str, Path(json_schema_extra={"pattern": MEMORY_ID_PATTERN})]
 
 
-@router.post(
-    "",
-    status_code=202,
-    response_model=Accepted | Memory,
-    responses={201: {"model": Memory}, 200: {"model": Accepted}, **error_responses(403, 413)},
-)
 async def create_memory(body: MemoryIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
-    """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory."""
+    """Durably accept one memory. 202 `{id, job_id, status: "queued"}`; with `?wait=true`, 201 and the memory.
+    An image comes as base64 in `image` or as the multipart part `file` (docs/images.md)."""
     accepted = await rt.memories.add(caller, new_memory(body), wait)
     return JSONResponse(accepted.body(), status_code=accept_status(accepted))
+
+
+# Registered by hand for its route class: a multipart body (an image upload) goes to api/image_upload.py.
+router.add_api_route(
+    "", create_memory, methods=["POST"], status_code=202, response_model=Accepted | Memory,
+    responses={201: {"model": Memory}, 200: {"model": Accepted}, **error_responses(403, 413, 415)},
+    route_class_override=MemoryWriteRoute,
+    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": MULTIPART_SCHEMA}}}},
+)
 
 
 @router.post("/batch", status_code=202, response_model=BatchAccepted,
@@ -68,7 +73,7 @@ def list_memories(
     tag: Annotated[str | None, Query(max_length=128)] = None,
     kind: Kind | None = None,
     tier: Literal["trace", "world", "skill"] | None = None,
-    status: Annotated[str, Query(pattern="^(active|duplicate|superseded|all)$")] = "active",
+    status: Annotated[str, Query(pattern="^(active|duplicate|superseded|archived|all)$")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="A `next_cursor` from before.")] = None,
 ) -> dict:
@@ -92,13 +97,15 @@ def get_memory(memory_id: MemoryIdPath, rt: RuntimeDep, caller: CallerDep, cube:
 async def patch_memory(
     memory_id: MemoryIdPath, body: MemoryPatch, rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None
 ) -> JSONResponse:
-    """Change content, kind, tags or metadata; new content is re-embedded. The old version is kept."""
+    """Change content, kind, tags, metadata or expiry; new content is re-embedded. The old version is kept."""
     changes = MemoryChanges(
         content=body.content,
         kind=body.kind,
         tags=tuple(body.tags) if body.tags is not None else None,
         metadata=body.metadata,
         version=body.version,
+        set_expiry="expires_at" in body.model_fields_set or body.ttl_s is not None,
+        expires_at=expiry_ms(body.expires_at, body.ttl_s),
     )
     accepted = await rt.memories.update(caller, memory_id, changes, cube)
     return JSONResponse(accepted.body(), status_code=200 if accepted.memory is not None else 202)

@@ -20,7 +20,9 @@ router = APIRouter(
 
 @router.post("/search", response_model=SearchOut)
 def search(body: SearchIn, rt: RuntimeDep, caller: CallerDep) -> ORJSONResponse:
-    found = rt.search.search(caller, _search_request(body))
+    # scope (docs/team.md): `team` and `all` add the team's shared skills as `team_skills`
+    found = rt.team.scoped_search(body.scope, body.query, body.top_k,
+                                  lambda: rt.search.search(caller, _search_request(body)))
     # The service builds exactly the SearchOut shape (tests check it against the schema); serialising
     # it directly saves the response model's validation pass, a few ms of a 15 ms search.
     return ORJSONResponse(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
@@ -18,9 +18,11 @@ SkillIdPath = Annotated[str, Path(json_schema_extra={"pattern": MEMORY_ID_PATTER
 
 
 @router.get("")
-def list_skills(rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None) -> list:
-    """The latest version of every skill in your cube and mounts (or in `cube`)."""
-    return rt.skills.list(caller, cube)
+def list_skills(rt: RuntimeDep, caller: CallerDep, cube: CubeQuery = None,
+                scope: Literal["local", "team", "all"] = "local") -> list:
+    """The latest version of every skill in your cube and mounts (or in `cube`); `scope=team`: the
+    skills shared with this server's teams (docs/team.md), `all`: both."""
+    return rt.team.scoped_skills(scope, lambda: rt.skills.list(caller, cube))
 
 
 @router.get("/{skill_id}")

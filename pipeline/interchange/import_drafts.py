@@ -50,13 +50,16 @@ def stored_hash(tier: str, kind: str, content: str) -> str | None:
 
 def _memory_body(obj: dict[str, Any], cube: str, agent: str) -> dict[str, Any]:
     t = obj["temporal"]
-    return {
+    body = {
         "id": obj["id"], "cube": cube, "agent": obj.get("agent") or agent, "tier": obj["tier"],
         "kind": obj.get("kind") or _default_kind(obj["tier"]), "content": obj["content"],
         "created_at": to_ms(t["created_at"]), "updated_at": to_ms(t.get("updated_at") or t["created_at"]),
         "tags": list(dict.fromkeys(obj.get("tags") or [])), "metadata": obj.get("metadata") or {},
         "source_ids": list(obj.get("source_ids") or []), "episode": obj.get("episode"), "tool": obj.get("tool"),
     }
+    if obj.get("image"):  # its bytes were stored in the target cube before this was planned (service/interchange.py)
+        body["image"] = obj["image"]
+    return body
 
 
 def _default_kind(tier: str) -> str:

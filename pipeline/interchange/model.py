@@ -90,7 +90,7 @@ AgentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 TierName = Literal["trace", "world", "skill"]
 TraceKind = Literal["message", "tool_call", "image", "persona", "note", "summary"]
-Status = Literal["active", "duplicate", "superseded"]
+Status = Literal["active", "duplicate", "superseded", "archived"]  # archived: docs/governance.md
 # PAM's closed taxonomy; ours is `tier` + `kind`, and `type` is derived from them for PAM readers.
 PamType = Literal["fact", "preference", "skill", "context", "relationship", "goal", "instruction", "identity",
                   "environment", "project", "custom"]
@@ -270,6 +270,22 @@ class _MemoryBase(Closed):
     provenance: Provenance = Field(default_factory=Provenance)
 
 
+class ImageFacts(Closed):
+    """An image memory's stored image: its facts here, its bytes in a ZIP bundle's `images/<sha256>`."""
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{64}$")] = Field(
+        description="SHA-256 (hex) of the bytes; the ZIP holds them as `images/<sha256>`.")
+    mime: Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    bytes: int = Field(ge=1)
+    exif: dict[str, Any] = Field(default_factory=dict)
+    gps_removed: bool = False
+    gps_kept: bool = False
+    thumbnail_mime: str | None = Field(None, description="Ignored on import: the thumbnail is made again.")
+    ocr_text: str = Field("", description="The text OCR read from the image, indexed with its caption.")
+
+
 class TraceRecord(_MemoryBase):
     """What happened: a message, tool call, image, persona, note, or an episode's summary."""
 
@@ -278,6 +294,7 @@ class TraceRecord(_MemoryBase):
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON; `speaker`/`role`, an image's "
                                      "`caption`, `url`, `mime`, `width`, `height` live here.")
     tool: ToolCall | None = None
+    image: ImageFacts | None = Field(None, description="An image memory's stored image (kind `image`).")
 
 
 class WorldRecord(_MemoryBase):

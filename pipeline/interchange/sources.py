@@ -25,7 +25,7 @@ from pipeline.interchange.jsonl import JsonlBundle, bare_objects
 from pipeline.interchange.model import DATA_TYPES, LineError
 from pipeline.interchange.plan import Mode
 from pipeline.interchange.vault import VaultBundle
-from pipeline.interchange.zip_bundle import MANIFEST, OBJECTS, ZipBundle
+from pipeline.interchange.zip_bundle import MANIFEST, OBJECTS, ZipBundle, ZipImages
 
 MEMOS = "memos"  # .memos.jsonl or .memos.zip
 MARKDOWN = "markdown"  # the vault, a folder or a ZIP
@@ -42,6 +42,8 @@ class Source:
     mode: Mode
     read: Callable[[], Iterator[dict[str, Any]]]
     header: dict[str, Any] = field(default_factory=dict)
+    # An image memory's bytes by SHA-256 (a ZIP bundle's `images/`); other sources carry none.
+    image: Callable[[str], bytes | None] = lambda sha256: None
 
 
 def _first_line(path: Path) -> bytes:
@@ -127,7 +129,7 @@ def _starts_with_header(path: Path) -> bool:
 def _memos(path: Path) -> Source:
     if zipfile.is_zipfile(path):
         header = ZipBundle(path).header
-        return Source(MEMOS, Mode.RESTORE, lambda: iter(ZipBundle(path)), header)
+        return Source(MEMOS, Mode.RESTORE, lambda: iter(ZipBundle(path)), header, ZipImages(path))
 
     if not _starts_with_header(path):  # objects without header and manifest
         def bare() -> Iterator[dict[str, Any]]:

@@ -6,6 +6,7 @@
     records.parquet      the memories, flat (JSON columns as text), for analysis
     links.parquet        the links, flat
     vault/...            the Markdown vault (pipeline/interchange/vault.py)
+    images/<sha256>      each image memory's bytes, once per distinct image (its `image.sha256`)
 
 The writer streams the objects once into temporary part files and then assembles the ZIP, with
 the manifest written last; the reader verifies the parts it reads (objects.jsonl, vectors.parquet)
@@ -36,6 +37,7 @@ from pipeline.interchange.vault import vault_files
 MANIFEST = "manifest.json"
 OBJECTS = "objects.jsonl"
 VECTORS = "vectors.parquet"
+IMAGES = "images/"
 ROW_GROUP = 10_000
 
 
@@ -73,9 +75,12 @@ def _file_digest(path: Path) -> str:
 
 
 def write_zip(header: dict[str, Any], objects: Iterable[dict[str, Any]], out: IO[bytes],
-              manifest_extra: Callable[[], dict[str, Any]] = dict) -> dict[str, int]:
-    """Write the bundle as a ZIP to `out` (a seekable binary file); the counts per object type."""
+              manifest_extra: Callable[[], dict[str, Any]] = dict,
+              blobs: Callable[[str], bytes | None] = lambda sha: None) -> dict[str, int]:
+    """Write the bundle as a ZIP to `out` (a seekable binary file); the counts per object type.
+    `blobs` gives an image's bytes by SHA-256, for the `images/` part."""
     counts: dict[str, int] = {}
+    images: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="memos-zip-") as tmp:
         root = Path(tmp)
         sinks = {"vector": _TableSink(root / VECTORS, VECTOR_SCHEMA),
@@ -91,6 +96,8 @@ def write_zip(header: dict[str, Any], objects: Iterable[dict[str, Any]], out: IO
                     sinks[kind].add(rows[kind](obj))
                 if kind != "vector":
                     lines.write(dumps(obj))
+                if kind == "memory" and isinstance(obj.get("image"), dict):
+                    images.add(obj["image"]["sha256"])
         for sink in sinks.values():
             sink.close()
         parts: dict[str, dict[str, Any]] = {
@@ -111,6 +118,15 @@ def write_zip(header: dict[str, Any], objects: Iterable[dict[str, Any]], out: IO
                     vault.update(name.encode() + b"\n" + data)
                     n_files += 1
             parts["vault"] = {"sha256": "sha256:" + vault.hexdigest(), "count": n_files, "path": "vault/"}
+            stored = 0
+            for sha in sorted(images):
+                data = blobs(sha)
+                if data is not None:  # a blob gone missing from the cube: the memory travels without it
+                    zf.writestr(f"{IMAGES}{sha}", data, compress_type=zipfile.ZIP_STORED)
+                    stored += 1
+            if stored:
+                parts["images"] = {"sha256": "sha256:" + hashlib.sha256("\n".join(sorted(images)).encode()).hexdigest(),
+                                   "count": stored, "path": IMAGES}
             manifest = {"object": "manifest", **{k: v for k, v in header.items() if k != "object"},
                         "container": "zip", "counts": counts, "parts": parts, **manifest_extra()}
             zf.writestr(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
@@ -148,6 +164,10 @@ class ZipBundle:
 
     def close(self) -> None:
         self._zip.close()
+
+    def image(self, sha256: str) -> bytes | None:
+        """An image's bytes, when the bundle holds them and they are what their name says."""
+        return zip_image(self._zip, sha256)
 
     def _verified_lines(self) -> Iterator[tuple[str, bytes]]:
         part = self.manifest["parts"].get(OBJECTS)
@@ -200,3 +220,37 @@ class ZipBundle:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return checked(self._objects(), lenient=self.lenient)
+
+
+def zip_image(zf: zipfile.ZipFile, sha256: str) -> bytes | None:
+    """`images/<sha256>` of a bundle, verified against its name; None when absent or changed."""
+    name = f"{IMAGES}{sha256}"
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > MAX_IMAGE_ENTRY:
+        return None
+    data = zf.read(info)
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+MAX_IMAGE_ENTRY = 64 * 1024 * 1024  # far over any image the server takes: a ZIP entry is never read unbounded
+
+
+class ZipImages:
+    """A bundle's images by SHA-256, the ZIP opened once, on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+
+    def __call__(self, sha256: str) -> bytes | None:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self.path)
+        return zip_image(self._zip, sha256)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None

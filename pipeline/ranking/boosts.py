@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pipeline.query_time import Span, time_factor
 from pipeline.ranking.config import RankingConfig
 from pipeline.ranking.fusion import Fused
 from pipeline.records import MemoryRecord, Status
@@ -31,12 +32,15 @@ def recency_factor(age_ms: int, half_life_days: float) -> float:
     return 1.0 - RECENCY_WEIGHT + RECENCY_WEIGHT * decay
 
 
-def boosts_of(record: MemoryRecord, newest: int, config: RankingConfig) -> dict[str, float]:
+def boosts_of(record: MemoryRecord, newest: int, config: RankingConfig, named: Sequence[Span] = ()) -> dict[str, float]:
     """A memory's multipliers by name; recency counts its age against the newest candidate, so an
-    old archive is not penalised for being old, only against itself."""
+    old archive is not penalised for being old, only against itself; `time` when the query names a
+    month the memory was written in (pipeline/query_time.py)."""
     out = {"feedback": feedback_factor(record.feedback)}
     if config.recency_half_life_days is not None:
         out["recency"] = recency_factor(newest - record.created_at, config.recency_half_life_days)
+    if named and config.time_weight > 0:
+        out["time"] = time_factor(record.created_at, list(named), config.time_weight)
     return out
 
 
@@ -58,13 +62,14 @@ class Boosted:
         return self.fused.score * self.factor
 
 
-def boost(fused: Sequence[Fused], records: Mapping[Key, MemoryRecord], config: RankingConfig) -> list[Boosted]:
+def boost(fused: Sequence[Fused], records: Mapping[Key, MemoryRecord], config: RankingConfig,
+          named: Sequence[Span] = ()) -> list[Boosted]:
     """The candidates whose record is found and active (deleted, duplicate and superseded rows drop
     out here), boosted, best first; equal scores keep their fused order."""
     live = [(f, rec) for f in fused if (rec := records.get(f.key)) is not None and rec.status == Status.ACTIVE]  # type: ignore[call-overload]
     newest = max((rec.created_at for _, rec in live), default=0)
     boosted = []
     for f, rec in live:
-        boosts = boosts_of(rec, newest, config)
+        boosts = boosts_of(rec, newest, config, named)
         boosted.append(Boosted(f, rec, boosts, math.prod(boosts.values())))
     return sorted(boosted, key=lambda b: -b.score)

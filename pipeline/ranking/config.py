@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 CHANNELS = ("bm25", "vector")
+FUSIONS = ("rrf", "relative")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,13 @@ class RankingConfig:
     content_boost: float = 0.45  # with context: weight of the memory's own words against its context's
     recency_half_life_days: float | None = None  # None: no recency boost
     mmr_lambda: float | None = None  # None: no diversity re-ranking
+    fusion: str = "rrf"  # rrf: by ranks; relative: by scores scaled to [0, 1] within each list
+    time_weight: float = 0.0  # a memory written in a month the query names scores x(1 + this) (query_time.py)
+    session_share: float = 0.0  # a candidate gains this share of its session's best other score (sessions.py)
+    # Long queries (pipeline/query_segments.py): cut past this many words (or at line breaks) into
+    # segments searched one by one and fused, each older segment `segment_decay` times the next; 0: never.
+    segment_words: int = 0
+    segment_decay: float = 0.3
 
     def __post_init__(self) -> None:
         unknown = set(self.channels) - set(CHANNELS)
@@ -36,6 +44,12 @@ class RankingConfig:
             raise ValueError("recency_half_life_days must be > 0")
         if self.mmr_lambda is not None and not 0 <= self.mmr_lambda <= 1:
             raise ValueError("mmr_lambda must be within [0, 1]")
+        if self.session_share < 0 or self.time_weight < 0:
+            raise ValueError("session_share and time_weight must be >= 0")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if self.segment_words < 0 or not 0 <= self.segment_decay <= 1:
+            raise ValueError("segment_words must be >= 0 and segment_decay within [0, 1]")
 
     @property
     def bm25_content_boost(self) -> float | None:

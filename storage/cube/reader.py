@@ -22,6 +22,7 @@ from pipeline.errors import Invalid
 from pipeline.records import IndexRow, MemoryRecord, Status, Tier
 from pipeline.world_model import StoredFact
 from pipeline.world_facts.fact import WorldFact
+from storage.cube.images import ImageReads
 from storage.cube.schema import (
     CONTEXT_KIND, INDEX_COLUMNS, RECORD_COLUMNS, RECORD_POSITION, THREAD_COLUMNS, UnreadableRecord, chunks,
     index_row_from, record_from, thread_row_from,
@@ -75,7 +76,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     return int(created_at), memory_id
 
 
-class CubeReader:
+class CubeReader(ImageReads):
     """A read connection to one cube's file."""
 
     def __init__(self, path: Path) -> None:
@@ -243,9 +244,14 @@ class CubeReader:
         kind: str | None = None,
         status: str | None = Status.ACTIVE.value,
         tier: str | None = None,
+        alive_at: int | None = None,
     ) -> ListPage:
-        """Newest first; fetches one extra row to know whether a next page exists."""
+        """Newest first; fetches one extra row to know whether a next page exists. With `alive_at`,
+        memories expired by then are left out."""
         where, args = [], []
+        if alive_at is not None:
+            where.append("(expires_at IS NULL OR expires_at > ?)")
+            args.append(alive_at)
         for column, value in (("tier", tier), ("kind", kind), ("status", status)):
             if value is not None:
                 where.append(f"{column} = ?")

@@ -140,7 +140,7 @@ def _repaired_values(raw: dict[str, Any]) -> dict[str, Any]:
 def _time_for(name: str, value: Any, raw: dict[str, Any]) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return min(max(value, MIN_MS), MAX_MS)  # the nearest time that can be shown
-    if name in ("valid_from", "valid_to"):
+    if name in ("valid_from", "valid_to", "expires_at"):
         return None
     other = raw["updated_at" if name == "created_at" else "created_at"]
     return other if representable(other) else 0

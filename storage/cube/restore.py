@@ -17,6 +17,7 @@ import orjson
 
 from pipeline.records import IndexRow, MemoryRecord, Status, Tier, column_names
 from pipeline.world_facts.fact import WorldFact
+from storage.cube.images import image_of_row
 from storage.cube.schema import blob, json_text
 
 Row = dict[str, Any]
@@ -66,7 +67,8 @@ class RestoreOps:
             "source_ids": json_text(row["source_ids"]), "duplicate_of": attrs.get("duplicate_of"),
             "tokens": row["tokens"], "episode": row.get("episode"), "tool": row.get("tool"),
             "feedback": int(attrs.get("feedback") or 0), "valid_from": attrs.get("valid_from"),
-            "valid_to": attrs.get("valid_to"), "index_text": row["index_text"], "embedding": blob(vector),
+            "valid_to": attrs.get("valid_to"), "expires_at": row.get("expires_at"),
+            "index_text": row["index_text"], "embedding": blob(vector),
             "embed_model": embed_model if vector is not None else None, "intake_seq": row["seq"],
         }
 
@@ -85,6 +87,9 @@ class RestoreOps:
 
     def _after_restore(self, row: Row, values: dict[str, Any], result: Any) -> None:
         self._set_tags(row["id"], row["tags"])
+        image = image_of_row(row)  # an image memory's facts; its bytes were stored before the import was planned
+        if image is not None:
+            self._store_image(row["id"], image)  # type: ignore[attr-defined]  # ImageWrites, beside this in CubeWriter
         if row["tier"] == Tier.WORLD:
             self._restore_fact_row(row["id"], orjson.loads(values["metadata"]), values["valid_to"])
         self._changed(row["id"], "upsert")

@@ -128,6 +128,28 @@ MIGRATIONS = [
         "CREATE INDEX memories_thread ON memories(tier, kind, episode, created_at, intake_seq) WHERE status = 'active'",
         "CREATE INDEX memories_timeline ON memories(tier, episode, created_at, intake_seq) WHERE status = 'active'",
     ],
+    [
+        # Lifecycle (issue 17): a memory's expiry, found by the sweeper without a scan.
+        "ALTER TABLE memories ADD COLUMN expires_at INTEGER",
+        "CREATE INDEX memories_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL",
+    ],
+    [
+        # Images (issue 17): an image memory's facts; its bytes are `cubes/<cube>.blobs/<sha256>`.
+        """CREATE TABLE images (
+            memory_id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            exif TEXT NOT NULL DEFAULT '{}',
+            gps_removed INTEGER NOT NULL DEFAULT 0,
+            gps_kept INTEGER NOT NULL DEFAULT 0,
+            thumbnail_mime TEXT NOT NULL,
+            ocr_text TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID""",
+        "CREATE INDEX images_by_hash ON images(sha256)",
+    ],
 ]
 
 _RECORD_NAMES = column_names(MemoryRecord)
@@ -142,7 +164,7 @@ CONTEXT_KIND = "message"  # only conversation turns get neighbouring-turn contex
 
 
 # The record's times; service/views.py shows each as ISO 8601.
-TIME_COLUMNS = ("created_at", "updated_at", "valid_from", "valid_to")
+TIME_COLUMNS = ("created_at", "updated_at", "valid_from", "valid_to", "expires_at")
 
 
 class UnreadableRecord(ValueError):

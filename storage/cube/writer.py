@@ -18,17 +18,21 @@ import numpy as np
 import orjson
 
 from pipeline.errors import StoreError
-from pipeline.records import DedupeColumns, IndexRow, MemoryRecord, Op, Status, column_names
+from pipeline.records import DedupeColumns, IndexRow, Kind, MemoryRecord, Op, Status, column_names
 from pipeline.world_facts.fact import WorldFact
 from pipeline.world_model import Action
 from pipeline.write_decisions import WritePolicy
+from storage.cube.images import ImageWrites, image_of_row
 from storage.cube.reader import CubeReader
 from storage.cube.restore import RestoreOps
 from storage.cube.schema import MIGRATIONS, blob, json_text
 from storage.disk_space import full_disk
+from storage.purge import secure, truncate_wal
 from storage.sqlite import connect, create_migrated, migrate
 
 CHANGES_KEPT = 200_000  # caches further behind than this reload from scratch
+# What the server derives from other memories; such a row goes with the last of its sources.
+_DERIVED_KINDS = frozenset({Kind.FACT.value, Kind.SUMMARY.value, Kind.SKILL.value})
 # A record's columns (feedback starts at its default) plus what only the file keeps.
 _INSERT_COLUMNS = (*(n for n in column_names(MemoryRecord) if n != "feedback"),
                    "index_text", "embedding", "embed_model", "intake_seq")
@@ -45,6 +49,7 @@ class ApplyResult:
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (seq, code, message)
     index_upserts: list[IndexRow] = field(default_factory=list)  # rows to (re)index
     index_deletes: list[str] = field(default_factory=list)  # ids to remove from the indexes
+    deleted: list[str] = field(default_factory=list)  # ids whose rows left the file (the purge scrubs after)
 
     def fail(self, row: dict[str, Any], code: str, message: str) -> None:
         self.failed.append((row["seq"], code, message))
@@ -53,7 +58,18 @@ class ApplyResult:
 Row = dict[str, Any]
 
 
-class CubeWriter(RestoreOps, CubeReader):
+def migrate_file(path: Path) -> None:
+    """Bring an existing cube file to the current schema (reads name every column a migration adds)."""
+    conn = connect(path, synchronous="NORMAL")
+    try:
+        migrate(conn, MIGRATIONS)
+    except apsw.Error as exc:
+        raise StoreError(f"cube file {path.name}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+class CubeWriter(RestoreOps, ImageWrites, CubeReader):
     """The one writer of a cube file (the shard's write actor); creates and migrates the file."""
 
     def __init__(self, path: Path, policy: WritePolicy) -> None:
@@ -61,7 +77,10 @@ class CubeWriter(RestoreOps, CubeReader):
         self._policy = policy
         if not path.exists():
             create_migrated(path, MIGRATIONS)  # readers in other processes never see it half made
-        self._conn = connect(path, synchronous="NORMAL")
+        # secure: a deleted memory's cells and pages are zeroed, not left in free space (storage/purge.py).
+        # FULL: the intake log marks an entry done once this commit returns, so the commit must survive
+        # a power cut too, not only a process crash.
+        self._conn = secure(connect(path, synchronous="FULL"))
         migrate(self._conn, MIGRATIONS)
         self._ops: dict[str, Callable[[Row, str, ApplyResult], None]] = {
             Op.ADD: self._add,
@@ -73,6 +92,7 @@ class CubeWriter(RestoreOps, CubeReader):
             Op.FEEDBACK: self._feedback,
             Op.LINK: self._user_link,
             Op.RESTORE: self._restore,
+            Op.STATUS: self._set_status,
         }
 
     def apply(self, rows: Sequence[Row], embed_model: str) -> ApplyResult:
@@ -129,6 +149,9 @@ class CubeWriter(RestoreOps, CubeReader):
         values[_AT["embed_model"]] = embed_model if vector is not None else None
         values[_AT["intake_seq"]] = row["seq"]
         self._conn.execute(_INSERT, values)
+        image = image_of_row(row)
+        if image is not None:
+            self._store_image(row["id"], image)
         self._set_tags(row["id"], row["tags"])
         at = row["updated_at"]
         if row.get("episode"):
@@ -164,10 +187,10 @@ class CubeWriter(RestoreOps, CubeReader):
             "status = CASE WHEN ? THEN 'active' ELSE status END, "
             "duplicate_of = CASE WHEN ? THEN NULL ELSE duplicate_of END, "
             "embedding = coalesce(?, embedding), embed_model = coalesce(?, embed_model), "
-            "intake_seq = ? WHERE id = ?",
+            "intake_seq = ?, expires_at = ? WHERE id = ?",
             (row["tier"], row["kind"], row["content"], row["index_text"], json_text(row["tags"]), row["metadata"],
              row["updated_at"], row["content_hash"], row["tokens"], own, own, blob(vector),
-             embed_model if vector is not None else None, row["seq"], row["id"]),
+             embed_model if vector is not None else None, row["seq"], row.get("expires_at"), row["id"]),
         )
         if own:
             self._conn.execute("DELETE FROM links WHERE src = ? AND type = 'duplicate_of'", (row["id"],))
@@ -180,6 +203,13 @@ class CubeWriter(RestoreOps, CubeReader):
         result.index_deletes.append(memory_id)  # also when gone: a replay may find indexes behind
         if not self.exists(memory_id):
             return
+        self._erase(memory_id, result)
+
+    def _erase(self, memory_id: str, result: ApplyResult) -> None:
+        """Every row that holds the memory or what it said: its versions, tags, links, fact and feedback
+        rows, and the derived rows (facts, summaries, skills) it was the last remaining source of."""
+        derived = [r[0] for r in self._conn.execute(
+            "SELECT src FROM links WHERE dst = ? AND type = 'derived_from'", (memory_id,))]
         promoted = self._promote_duplicate_of(memory_id)
         for sql in (
             "DELETE FROM memories WHERE id = ?",
@@ -187,11 +217,42 @@ class CubeWriter(RestoreOps, CubeReader):
             "DELETE FROM memory_versions WHERE id = ?",
             "DELETE FROM links WHERE src = ?",
             "DELETE FROM links WHERE dst = ?",
+            "DELETE FROM facts WHERE memory_id = ?",
+            "DELETE FROM feedback WHERE memory_id = ?",
+            "DELETE FROM images WHERE memory_id = ?",  # its blob goes once no memory names it (service/images.py)
         ):
             self._conn.execute(sql, (memory_id,))
         self._changed(memory_id, "delete")
+        result.deleted.append(memory_id)
         if promoted is not None:
             result.index_upserts += self.index_rows_for([promoted])
+        for derived_id in derived:
+            self._drop_source(derived_id, memory_id, promoted, result)
+
+    def _drop_source(self, derived_id: str, gone: str, heir: str | None, result: ApplyResult) -> None:
+        """A derived row loses a source: an exact duplicate promoted in its place takes over, and a row
+        left with no source is erased too (a fact read from a deleted message must not outlive it)."""
+        current = self.get(derived_id)
+        if current is None or current.kind not in _DERIVED_KINDS:
+            return  # a client's own memory that named the deleted one as a source keeps its text
+        kept = [s for s in dict.fromkeys([*current.source_ids, *([heir] if heir else [])]) if s != gone]
+        sources = [s for s in kept if self.exists(s)]
+        if not sources:
+            result.index_deletes.append(derived_id)
+            self._erase(derived_id, result)
+            return
+        metadata = current.metadata
+        if "source_ids" in metadata:
+            metadata = {**metadata, "source_ids": sources}
+        self._conn.execute("UPDATE memories SET source_ids = ?, metadata = ? WHERE id = ?",
+                           (json_text(sources), json_text(metadata), derived_id))
+        if heir is not None:
+            self._link(derived_id, "derived_from", heir, current.updated_at)
+        self._changed(derived_id, "upsert")
+
+    def scrub(self) -> bool:
+        """The purge's step for this file: the WAL, which holds old page images, truncated to nothing."""
+        return truncate_wal(self._conn)
 
     def _promote_duplicate_of(self, memory_id: str) -> str | None:
         """When an original goes, its oldest exact duplicate takes its place, so no id vanishes."""
@@ -207,6 +268,24 @@ class CubeWriter(RestoreOps, CubeReader):
             self._conn.execute("UPDATE links SET dst = ? WHERE src = ? AND type = 'duplicate_of'", (heir, other))
         self._changed(heir, "upsert")
         return heir
+
+    def _set_status(self, row: Row, embed_model: str, result: ApplyResult) -> None:
+        """Archive an active memory or restore an archived one; any other pairing is a no-op (a replay)."""
+        wanted = orjson.loads(row["attrs"])["status"]
+        current = self.get(row["id"])
+        if current is None:
+            result.fail(row, "not_found", f"memory {row['id']} does not exist")
+            return
+        archive = wanted == Status.ARCHIVED and current.status == Status.ACTIVE
+        restore = wanted == Status.ACTIVE and current.status == Status.ARCHIVED
+        if not (archive or restore):
+            return
+        self._conn.execute("UPDATE memories SET status = ? WHERE id = ?", (wanted, row["id"]))
+        self._changed(row["id"], "upsert")
+        if archive:
+            result.index_deletes.append(row["id"])
+        else:
+            result.index_upserts += self.index_rows_for([row["id"]])
 
     # --- world facts -------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
 import pyarrow as pa
 import ray
 
@@ -13,9 +12,8 @@ from actors.dedupe_actor import DedupeStage
 from actors.embed_actor import EmbedStage
 from actors.extract_actor import ExtractStage
 from actors.parse_actor import ParseStage
-from actors.stage_chain import CHAIN, IMPORT, LIVE, REINDEX, Stage, StageChain, may_derive
+from actors.stage_chain import CHAIN, IMPORT, LIVE, Stage, StageChain, may_derive
 from actors.write_actor import ShardWriter
-from pipeline.embed import reembed_batch
 from storage.cube.reader import CubeReader
 from storage.paths import DataPaths
 from tests.builders import draft, intake_batch
@@ -27,7 +25,7 @@ TASK = "Deploy the api service with tag v1.2"
 
 
 def test_every_stage_and_route_names_a_method_its_actor_has():
-    for route in (LIVE, IMPORT, REINDEX):
+    for route in (LIVE, IMPORT):
         for spec in route.stages():
             method = route.methods.get(spec.stage, spec.method)
             assert inspect.isfunction(getattr(ACTOR_CLASSES[spec.actors], method, None)), (route.name, spec.stage)
@@ -41,7 +39,6 @@ def test_what_each_route_runs_is_declared():
     assert every == [Stage.PARSE, Stage.EXTRACT, Stage.EMBED, Stage.DEDUPE, Stage.CRYSTALLIZE, Stage.EMBED_DERIVED,
                      Stage.WRITE]
     assert [s.stage for s in LIVE.stages()] == every and [s.stage for s in IMPORT.stages()] == every
-    assert [s.stage for s in REINDEX.stages()] == [Stage.EMBED, Stage.WRITE]
 
 
 def test_only_episode_and_feedback_batches_reach_the_second_embed_pass():
@@ -80,15 +77,3 @@ def test_a_closing_episode_is_summarized_and_embedded_with_no_actor_waiting_on_a
     # The summary crystallize made got its vector from the second embed pass.
     assert summary is not None and summary.kind == "summary"
     assert float(vectors["summary-ep-chain"] @ encoder.encode([summary.content])[0]) > 0.999
-
-
-def test_the_reindex_route_stores_fresh_vectors_for_stored_rows(ray_pipeline):
-    settings, actors = ray_pipeline
-    chain = StageChain(actors)
-    assert ray.get(chain.submit(reembed_batch(CUBE, [("ep-chain-0", "build the api image")]), "s0", REINDEX)) == 1
-    store = CubeReader(DataPaths(settings.data_dir).cube_db(CUBE))
-    try:
-        stored = store.embeddings(["ep-chain-0"])["ep-chain-0"]
-    finally:
-        store.close()
-    assert np.isclose(np.linalg.norm(stored), 1.0, atol=1e-5)

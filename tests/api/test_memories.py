@@ -150,13 +150,3 @@ def test_ranking_channels_can_be_chosen_per_request(alice):
     assert all(h["scores"]["vector"] is None for h in bm25_only.json()["results"])
     assert all(h["scores"]["bm25"] is None for h in vector_only.json()["results"])
     assert bm25_only.json()["results"][0]["content"] == vector_only.json()["results"][0]["content"]
-
-
-def test_a_write_warms_the_cube_before_its_first_search(server):
-    # The prefetch actor predicts a search after a write and the front door loads the vectors.
-    with server.client("prefetch_probe") as c:
-        c.post("/v1/memories?wait=true", json={"content": "the prefetcher should warm this cube"})
-        deadline = time.monotonic() + 20
-        while not c.get("/v1/cubes/agent-prefetch_probe").json()["hot"]:
-            assert time.monotonic() < deadline, "the cube was not warmed"
-            time.sleep(0.2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from pydantic import ValidationError
 
@@ -54,7 +56,11 @@ def test_every_result_says_why_and_the_token_budget_cuts_what_does_not_fit(agent
     for h in full["results"]:
         why = h["why"]
         assert why["bm25"]["rank"] >= 1 and why["vector"]["rank"] >= 1 and why["fusion"] > 0
-        assert why["boosts"] == {"feedback": 1.0} and why["mmr_rank"] is None and h["score"] == pytest.approx(why["fusion"], abs=1e-6)
+        # Three turns within 30 minutes are one session: each gains a share of the others' best
+        # score (session credit, docs/retrieval.md), shown as a multiplier beside feedback.
+        boosts = why["boosts"]
+        assert boosts["feedback"] == 1.0 and boosts["session"] > 1.0 and set(boosts) == {"feedback", "session"}
+        assert why["mmr_rank"] is None and h["score"] == pytest.approx(why["fusion"] * math.prod(boosts.values()), rel=1e-3)
         assert h["tokens"] > 0
     assert full["used_tokens"] == sum(h["tokens"] for h in full["results"]) and full["cut"] == []
     long_tokens = next(h["tokens"] for h in full["results"] if h["id"] == "k2")

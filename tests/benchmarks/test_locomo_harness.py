@@ -35,7 +35,8 @@ def test_the_harness_ingests_searches_and_scores_through_the_product(tmp_path):
     data = tmp_path / "tiny.json"
     tiny_locomo(data)
     out = tmp_path / "out.json"
-    result = locomo.main(["--data", str(data), "--out", str(out), "--config", "default"])
+    result = locomo.main(["--data", str(data), "--out", str(out), "--config", "default", "--world-model", "on",
+                          "--no-cache"])
     written = json.loads(out.read_text())
     assert written["n_questions"] == 3  # category 5 left out; the unknown evidence id dropped
     assert set(written["recall"]) == {"5", "10", "20"}
@@ -46,3 +47,7 @@ def test_the_harness_ingests_searches_and_scores_through_the_product(tmp_path):
     assert written["budget"]["max_tokens"] == 1000 and written["budget"]["recall"] == 1.0
     assert list(written["configs"]) == ["default"] and result["config"] == "default"
     assert out.with_suffix(".png").stat().st_size > 1000
+    # The server's default ingest (world model on), and the long-query view of the same questions.
+    assert written["world_model"] is True and list(written["runs"]) == ["world_model_on"]
+    assert "reused" not in written["ingest"]
+    assert written["long_query"]["default"]["n_questions"] == 3

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
 from api.web.page import PageRoute, UiDep, see_other
+from api.web.pages.governance import governance_context
 from pipeline.access import Role
 from pipeline.errors import Forbidden, NotFound
 
@@ -43,7 +44,7 @@ def cube_page(ui: UiDep, cube_id: CubePath, before: Annotated[int | None, Query(
     manage = cube["role"] == "admin" or caller.admin
     own = cube["id"] == rt.access.own_cube(caller).id
     return ui.page("cube.html", "Cubes", title="Cube", cube=cube, members=members, audit=audit, manage=manage,
-                   own=own, roles=[r.label for r in Role])
+                   own=own, roles=[r.label for r in Role], **governance_context(ui, caller, cube["id"]))
 
 
 @router.post("/ui/cubes/{cube_id}/members")

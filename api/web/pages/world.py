@@ -25,8 +25,9 @@ def world_page(
     page = ui.rt.world.page(ui.caller, cube or None, PAGE_SIZE, cursor, None if status == "all" else status)
     cubes = [c for c in ui.rt.cubes.list(ui.caller) if c["role"] is not None]
     role = next((c["role"] for c in cubes if c["id"] == page["cube"]), None)
+    personas = ui.rt.personas.list(ui.caller, page["cube"])["personas"] if cursor is None else []
     return ui.page("world.html", "World", title="World", page=page, cubes=cubes, status=status,
-                   first=cursor is None, can_write=role in ("write", "admin"))
+                   first=cursor is None, can_write=role in ("write", "admin"), personas=personas)
 
 
 @router.post("/ui/world/{memory_id}/feedback")

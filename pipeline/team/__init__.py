@@ -1,0 +1,1 @@
+"""Team sharing, pure parts: signed skill bundles, credentials, run statistics, replication cursors."""
