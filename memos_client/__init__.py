@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 from memos_client.errors import (
     ApiError,
     BacklogFull,
+    HubRefused,
+    HubUnreachable,
+    MembershipRevoked,
+    NotAHub,
+    SignatureInvalid,
+    UnknownSigner,
     BadRequest,
     Conflict,
     CsrfRefused,
@@ -52,7 +58,8 @@ if TYPE_CHECKING:
     from memos_client.client import Memos
 
 __all__ = [
-    "ApiError", "AsyncMemos", "BacklogFull", "BadRequest", "Conflict", "CsrfRefused", "Forbidden", "ImageTooLarge", "ImageUnreadable", "Internal", "Invalid",
+    "ApiError", "AsyncMemos", "BacklogFull", "HubRefused", "HubUnreachable", "MembershipRevoked", "NotAHub",
+    "SignatureInvalid", "UnknownSigner", "BadRequest", "Conflict", "CsrfRefused", "Forbidden", "ImageTooLarge", "ImageUnreadable", "Internal", "Invalid",
     "InvalidAgent", "InvalidBundle", "InvalidParams", "MalformedRequest", "Memos", "MethodNotAllowed", "NotAnImage", "NotFound",
     "RateLimited", "Reply", "Retry", "StorageFull", "StoreError", "TooLarge", "Unauthorized", "Unavailable",
     "UnexpectedResponse", "UnknownFormat", "Unreachable", "UnsupportedMediaType", "UnsupportedVersion", "WriteFailed",

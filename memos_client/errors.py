@@ -153,6 +153,42 @@ class BacklogFull(RateLimited):
     code, status = "backlog_full", 429
 
 
+class NotAHub(Conflict):
+    """The server asked is not a team hub (or not for this team)."""
+
+    code, status = "not_a_hub", 409
+
+
+class HubUnreachable(Conflict):
+    """The team hub could not be reached from this server."""
+
+    code, status = "hub_unreachable", 409
+
+
+class HubRefused(Conflict):
+    """The team hub refused this server's request."""
+
+    code, status = "hub_refused", 409
+
+
+class MembershipRevoked(Forbidden):
+    """This server's team membership was removed or rejected."""
+
+    code, status = "membership_revoked", 403
+
+
+class SignatureInvalid(Invalid):
+    """A signed skill bundle or page does not verify: changed in transit, or damaged."""
+
+    code, status = "signature_invalid", 422
+
+
+class UnknownSigner(Invalid):
+    """A bundle was signed by a server this team does not know."""
+
+    code, status = "unknown_signer", 422
+
+
 class WriteFailed(ApiError):
     """The pipeline could not store an accepted write (a server fault; its job says why)."""
 
@@ -199,7 +235,8 @@ ERRORS: tuple[type[ApiError], ...] = (
     MalformedRequest, BadRequest, InvalidAgent, Unauthorized, Forbidden, CsrfRefused, NotFound, MethodNotAllowed,
     Conflict, TooLarge, UnsupportedMediaType, Invalid, InvalidParams, UnknownFormat, InvalidBundle,
     UnsupportedVersion, NotAnImage, ImageUnreadable, ImageTooLarge, RateLimited, BacklogFull, WriteFailed, StoreError, Internal, StorageFull, Unavailable,
-    Unreachable, UnexpectedResponse,
+    Unreachable, UnexpectedResponse, NotAHub, HubUnreachable, HubRefused, MembershipRevoked, SignatureInvalid,
+    UnknownSigner,
 )
 BY_CODE: Mapping[str, type[ApiError]] = {cls.code: cls for cls in ERRORS}
 # For a code this SDK does not know: the class that stands for its status.

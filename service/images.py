@@ -91,15 +91,15 @@ class ImageService:
             return store.image(memory_id) if store is not None else None
 
     def attach(self, cube_id: str, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The views, each image memory's with its `image` object (no OCR text: that is in its index text)."""
+        """The views, each with `image`: an image memory's object (no OCR text: that is in its index text),
+        null for the rest, so every answer that shows a memory has the same keys."""
         ids = [v["id"] for v in views if v.get("kind") == "image"]
-        if not ids:
-            return views
-        with self._read.cube(cube_id) as store:
-            found = store.images_of(ids) if store is not None else {}
+        found: dict[str, Any] = {}
+        if ids:
+            with self._read.cube(cube_id) as store:
+                found = store.images_of(ids) if store is not None else {}
         for view in views:
-            if view["id"] in found:
-                view["image"] = image_view(found[view["id"]])
+            view["image"] = image_view(found[view["id"]]) if view["id"] in found else None
         return views
 
     # --- blobs no memory names ---------------------------------------------------------------

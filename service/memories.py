@@ -180,7 +180,7 @@ class MemoryService:
         )
         self._check(NewMemory(content=merged.content, kind=merged.kind))
         if merged == current:
-            return Accepted(memory_id, None, "done", memory_view(current), cube.id)
+            return Accepted(memory_id, None, "done", self._with_images(cube.id, [memory_view(current)])[0], cube.id)
         old_text = render_index_text(current.kind, current.content, current.metadata)
         new_text = render_index_text(merged.kind, merged.content, merged.metadata)
         draft = Draft(
@@ -195,7 +195,8 @@ class MemoryService:
         applied = await self._ops.run(caller.agent, OpDraft(Op.UPDATE, cube.id, memory_id, draft))
         if applied.status != "done":
             return Accepted(memory_id, applied.job_id, applied.status, cube=cube.id)
-        return Accepted(memory_id, applied.job_id, "done", memory_view(self._locate.stored(cube.id, memory_id)), cube.id)
+        stored = self._with_images(cube.id, [memory_view(self._locate.stored(cube.id, memory_id))])[0]
+        return Accepted(memory_id, applied.job_id, "done", stored, cube.id)
 
     async def delete(self, caller: Caller, memory_id: str, cube_id: str | None = None) -> Accepted:
         cube = await self._writable_home(caller, memory_id, cube_id)

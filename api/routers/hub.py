@@ -175,7 +175,7 @@ def join_request(body: JoinRequestIn, rt: RuntimeDep) -> dict:
     return rt.team.hub.join(body.model_dump())
 
 
-@hub.post("/members/status")
+@hub.post("/membership")
 def member_status(body: StatusRequestIn, rt: RuntimeDep) -> dict:
     """A member's join state, signed by it; the first answer after approval carries its credential."""
     return rt.team.hub.member_status(body.model_dump())

@@ -58,7 +58,7 @@ router.add_api_route(
 
 
 @router.post("/batch", status_code=202, response_model=BatchAccepted,
-             responses={200: {"model": BatchAccepted}, **error_responses(403, 413)})
+             responses={200: {"model": BatchAccepted}, **error_responses(403, 413, 415)})
 async def create_batch(body: BatchIn, rt: RuntimeDep, caller: CallerDep, wait: WaitQuery = False) -> JSONResponse:
     """Accept up to `max_batch_items` memories as one job."""
     out = await rt.memories.add_batch(caller, [new_memory(item, body.cube) for item in body.items], wait)

@@ -96,7 +96,7 @@ class MemberService:
         m = self._membership(team)
         if m.status == "approved" and m.credential:
             return m
-        answer = HubClient(m.hub_url).call("POST", "/v1/hub/members/status", self._signed({"team": team}),
+        answer = HubClient(m.hub_url).call("POST", "/v1/hub/membership", self._signed({"team": team}),
                                            member=False)
         status = str(answer.get("status", m.status))
         credential = answer.get("credential") if isinstance(answer.get("credential"), str) else None
