@@ -21,9 +21,9 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from pipeline.errors import Conflict, StoreError
+from pipeline.errors import Conflict
 from pipeline.team.stats import RunCounts, newer_report
-from storage.sqlite import connect, migrate
+from storage.sqlite import connect, migrate, write_statements
 
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
@@ -153,14 +153,7 @@ class TeamStore:
             return list(self._conn.execute(sql, args))
 
     def _write(self, statements: list[tuple[str, tuple]]) -> None:
-        try:
-            with self._lock, self._conn:
-                for sql, args in statements:
-                    self._conn.execute(sql, args)
-        except apsw.ConstraintError as exc:
-            raise Conflict(str(exc)) from exc
-        except apsw.Error as exc:
-            raise StoreError(f"team store: {exc}") from exc
+        write_statements(self._conn, self._lock, statements, "team store")
 
     # --- hub: teams and members --------------------------------------------------------------
 

@@ -15,9 +15,8 @@ from pathlib import Path
 import apsw
 
 from pipeline.access import Role
-from pipeline.errors import Conflict, StoreError
 from storage.paths import shard_id
-from storage.sqlite import connect, migrate
+from storage.sqlite import connect, migrate, write_statements
 
 MIGRATIONS = [
     [
@@ -146,14 +145,7 @@ class Registry:
             return list(self._conn.execute(sql, args))
 
     def _write(self, statements: list[tuple[str, tuple]]) -> None:
-        try:
-            with self._lock, self._conn:
-                for sql, args in statements:
-                    self._conn.execute(sql, args)
-        except apsw.ConstraintError as exc:
-            raise Conflict(str(exc)) from exc
-        except apsw.Error as exc:
-            raise StoreError(f"registry: {exc}") from exc
+        write_statements(self._conn, self._lock, statements, "registry")
 
     # --- cubes -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import apsw
 
-from pipeline.errors import StoreError
+from pipeline.errors import Conflict, StoreError
 
 Migration = Sequence[str]  # single SQL statements, applied in order in one transaction
 
@@ -75,3 +75,16 @@ def create_migrated(path: Path, migrations: Sequence[Migration]) -> None:
 def schema_version(conn: apsw.Connection) -> int:
     row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
+
+
+def write_statements(conn: apsw.Connection, lock: threading.Lock, statements: list[tuple[str, tuple]],
+                     store: str) -> None:
+    """Run the statements as one transaction under the store's lock; a constraint is a Conflict."""
+    try:
+        with lock, conn:
+            for sql, args in statements:
+                conn.execute(sql, args)
+    except apsw.ConstraintError as exc:
+        raise Conflict(str(exc)) from exc
+    except apsw.Error as exc:
+        raise StoreError(f"{store}: {exc}") from exc
