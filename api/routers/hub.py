@@ -92,7 +92,7 @@ class HubSearchIn(Strict):
 
 
 class JoinIn(Strict):
-    url: Url = Field(description="The hub's URL, e.g. http://10.0.0.5:8765.")
+    url: Url = Field(description="The hub's URL, e.g. `http://10.0.0.5:8765`.")
     token: Annotated[str, StringConstraints(max_length=300)] = Field(description="The join token `memos hub init` printed.")
 
 
