@@ -68,9 +68,14 @@ class ShardWriter:
         deletes: list[tuple[str, str]] = []
         recontext: list[IndexRow] = []  # unchanged rows whose neighbours changed: BM25 only
         deleted: list[tuple[str, str]] = []  # (cube, id) of rows that left a file: the purge scrubs them
+        # Every cube a row landed in, index change or not: a feedback changes only the cube file, and
+        # what caches its records (the prefetch pools) must still hear of it.
+        touched: set[str] = set()
         for cube, rows in plan_writes(batch).items():
             store = self._store(cube)
             result = store.apply(rows, self._model)
+            if result.done:
+                touched.add(cube)
             done += result.done
             failed += result.failed
             deleted += [(cube, memory_id) for memory_id in result.deleted]
@@ -86,7 +91,7 @@ class ShardWriter:
         self._batches += 1
         if self._batches % self._compact_every == 0:
             self.settle()
-        touched = {c for c, _ in deletes} | {r.cube for r in upserts}
+        touched |= {c for c, _ in deletes} | {r.cube for r in upserts}
         return {"shard": self._shard, "done": done, "failed": failed, "cubes": sorted(touched), "deleted": deleted}
 
     def _with_context(self, store: CubeWriter, keep: list[IndexRow], changed: set[str]) -> list[IndexRow]:

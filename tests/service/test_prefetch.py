@@ -54,6 +54,17 @@ def test_a_write_predicts_its_cube_one_step_holds_it_ready_and_a_hit_answers_as_
     fresh = rt.search.search(AGENT, SearchRequest("the dog named Rex"))
     assert fresh["results"][0]["id"] == "pf-new"  # read-your-writes holds, hit or miss
 
+    # A feedback changes only the cube file (no index row), and still drops the pool: a hit after it
+    # ranks with the new feedback, as the full path does.
+    prefetcher.step()
+    held = prefetcher._pools[cube]
+    run(rt.feedback.feedback(AGENT, "pf-1", "useful", None, None, None))
+    assert prefetcher._pools.get(cube) is not held
+    prefetcher.step()
+    after = rt.search.search(AGENT, SearchRequest("Melanie painted a lake"))
+    assert after["results"][0]["scores"]["feedback"] == 1
+    assert answer(after) == answer(full_path(rt).search(AGENT, SearchRequest("Melanie painted a lake")))
+
     scraped = rt.metrics.render().decode()
     assert f"memos_prefetch_hits_total {float(prefetcher.hits)}" in scraped
     assert f"memos_prefetch_misses_total {float(prefetcher.misses)}" in scraped

@@ -28,7 +28,7 @@ from tests.team.proxy import HubProxy
 pytestmark = pytest.mark.timeout(1800)
 
 TEAM = "platform"
-KB_MEMORIES = 4_000  # 10k: benchmarks/team_replication.py (the same path, timed)
+KB_MEMORIES = 10_000  # the 10k; benchmarks/team_replication.py times the same path
 MODEL = "all-MiniLM-L6-v2"
 state: dict[str, Any] = {}
 
