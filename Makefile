@@ -16,7 +16,7 @@ serve: $(STAMP) ocr-deps
 	$(BIN)/memos serve
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=30
+	$(BIN)/python -m pytest -q --durations=30
 
 # Debian packages: tesseract-ocr reads the text in stored images (the server uses it); chromium drives
 # the browser tests (tests/web/). They need root, as on CI; quick when present.
