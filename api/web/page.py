@@ -40,7 +40,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 NAV = (("Overview", "/ui"), ("Memories", "/ui/memories"), ("Episodes", "/ui/episodes"), ("World", "/ui/world"),
        ("Skills", "/ui/skills"), ("Cubes", "/ui/cubes"), ("Graph", "/ui/graph"), ("Import", "/ui/import"),
-       ("Settings", "/ui/settings"))
+       ("Team", "/ui/team"), ("Settings", "/ui/settings"))
 
 
 class SignInNeeded(Exception):

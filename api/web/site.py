@@ -9,13 +9,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.web.pages import cubes, episodes, graph, memories, overview, settings_page, signin, skills, transfer, world
-from api.web.pages import governance, images
+from api.web.pages import governance, images, team
 from api.web.sessions import SessionBook
 from configs import Settings
 
 ROUTERS = (overview.router, signin.router, memories.router, episodes.router, world.router, skills.router,
            cubes.router, graph.router, transfer.router, settings_page.router, governance.router,
-           images.router)
+           images.router, team.router)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
