@@ -153,7 +153,7 @@ def spawn(settings: Settings, shards: list[str], dim: int) -> StageActors:
             ray.remote(ExtractStage)
             .options(**_options(settings, "extract-0", 0))
             .remote(model, settings.world_model, settings.llm_url, settings.llm_model, settings.llm_api_key,
-                    settings.extract_nice)
+                    settings.extract_nice, settings.world_skip_roles)
         ],
         embed=embed,
         dedupe={

@@ -42,12 +42,14 @@ class LlmClient:
 
 
 class ExtractStage:
-    def __init__(self, model: str, enabled: bool, llm_url: str, llm_model: str, llm_api_key: str, nice: int) -> None:
+    def __init__(self, model: str, enabled: bool, llm_url: str, llm_model: str, llm_api_key: str, nice: int,
+                 skip_roles: Sequence[str]) -> None:
         if nice:
             os.nice(nice)  # like the embedder: fact extraction is catch-up work, accepting writes comes first
         self._count = TokenCounter(model)
         self._nlp = load_fact_extractor() if enabled else None
         self._llm = LlmClient(llm_url, llm_model, llm_api_key, 30.0) if enabled and llm_url else None
+        self._skip_roles = frozenset(r.strip().casefold() for r in skip_roles)
 
     def ready(self) -> bool:
         return True
@@ -55,7 +57,7 @@ class ExtractStage:
     def extract(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self._nlp is None:
             return timed("extract", batch, lambda b: b)
-        return timed("extract", batch, lambda b: extract_batch(b, self._facts, self._count))
+        return timed("extract", batch, lambda b: extract_batch(b, self._facts, self._count, self._skip_roles))
 
     def _facts(self, traces: Sequence[TraceText]) -> list[list[WorldFact]]:
         found = extract_facts(self._nlp, traces)

@@ -5,7 +5,8 @@
 
 Texts are LoCoMo turns (realistic chat lines, short), or with `--corpus longmemeval` the turns of
 LongMemEval's haystack sessions (`../shared/data/longmemeval/`: chat-assistant answers, median
-about 440 characters, the normal case for agent memory). `stages` in the JSON is each pipeline
+about 440 characters, the normal case for agent memory), written as a chat client writes them,
+the role in the metadata. `stages` in the JSON is each pipeline
 stage's busy seconds and rows over the run, read from the server's `/metrics` before and after
 (actors/stage_timing.py), so where the time goes is in the result. The raw rates are sentence-transformers (PyTorch)
 and the server's own engine (ONNX Runtime) encoding the same texts in this process, batched, on all
@@ -44,19 +45,27 @@ def texts_from_locomo(path: Path, n: int) -> list[str]:
 LONGMEMEVAL_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "longmemeval" / "longmemeval_s_sample60.json"
 
 
-def texts_from_longmemeval(path: Path, n: int) -> list[str]:
-    """Turns of the haystack sessions, in order, each once (the sample repeats sessions across questions)."""
+def items_from_longmemeval(path: Path, n: int) -> list[dict]:
+    """Turns of the haystack sessions, in order, each once (the sample repeats sessions across
+    questions), as a chat client writes them: the content, and the role in the metadata."""
     seen: set[str] = set()
-    out: list[str] = []
+    out: list[dict] = []
     for item in json.loads(path.read_text()):
         for session_id, session in zip(item["haystack_session_ids"], item["haystack_sessions"]):
             if session_id in seen:
                 continue
             seen.add(session_id)
-            out += [f"{turn['role']}: {turn['content']}" for turn in session if turn.get("content")]
+            out += [{"content": turn["content"], "kind": "message", "metadata": {"role": turn["role"]}}
+                    for turn in session if turn.get("content")]
             if len(out) >= n:
                 return out[:n]
     return out
+
+
+def embedded_text(item: dict) -> str:
+    """The text the server embeds for an item (the parse stage prefixes the speaker)."""
+    role = (item.get("metadata") or {}).get("role")
+    return f"{role}: {item['content']}" if role else item["content"]
 
 
 def stage_figures(url: str) -> dict[str, dict[str, float]]:
@@ -97,33 +106,34 @@ def encode_rate(texts: list[str], engine: str, batch_size: int, cache: Path) -> 
     return len(texts) / (time.perf_counter() - start)
 
 
-def ingest_rate(url: str, texts: list[str], batch: int) -> dict[str, float]:
+def ingest_rate(url: str, items: list[dict], batch: int) -> dict[str, float]:
     with httpx.Client(base_url=url, headers={"X-Agent-Id": "bench_ingest"}, timeout=120) as c, \
             Progress(transient=True, console=None) as bar:
-        task = bar.add_task("ingest", total=len(texts))
+        task = bar.add_task("ingest", total=len(items))
         accept_ms: list[float] = []
         first = time.perf_counter()
         jobs = []
-        for i in range(0, len(texts), batch):
+        for i in range(0, len(items), batch):
             t0 = time.perf_counter()
-            r = c.post("/v1/memories/batch", json={"items": [{"content": t, "kind": "message"} for t in texts[i : i + batch]]})
+            r = c.post("/v1/memories/batch", json={"items": items[i : i + batch]})
             accept_ms.append((time.perf_counter() - t0) * 1000)
             r.raise_for_status()
             jobs.append(r.json()["job_id"])
         accepted = time.perf_counter() - first
         while True:  # one light poll: the backlog, not every job
             pending = c.get("/v1/health").json()["pending"]
-            bar.update(task, completed=len(texts) - pending)
+            bar.update(task, completed=len(items) - pending)
             if pending == 0:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - first
         assert all(c.get(f"/v1/jobs/{j}").json()["status"] == "done" for j in jobs)
-        response = c.post("/v1/search", json={"query": texts[-1], "top_k": 5})
+        last = items[-1]["content"]
+        response = c.post("/v1/search", json={"query": last, "top_k": 5})
         assert response.status_code == 200, response.text
         probe = response.json()["results"]
-        assert any(h["content"] == texts[-1] for h in probe), "the last text is not searchable"
-    return {"rate": len(texts) / elapsed, "seconds": elapsed, "accept_seconds": accepted,
+        assert any(h["content"] == last for h in probe), "the last text is not searchable"
+    return {"rate": len(items) / elapsed, "seconds": elapsed, "accept_seconds": accepted,
             "accept_ms_per_batch": sum(accept_ms) / len(accept_ms)}
 
 
@@ -137,20 +147,24 @@ def main(argv: list[str] | None = None) -> dict:
                     help="short LoCoMo turns, or long LongMemEval turns")
     ap.add_argument("--world-model", choices=["true", "false"], default="true",
                     help="run the world-fact extract stage (the default server does)")
+    ap.add_argument("--world-skip-roles", default=None, metavar="JSON",
+                    help='roles not read for world facts, e.g. \'[]\' to read every turn (default: the server\'s)')
     args = ap.parse_args(argv)
     if args.corpus == "longmemeval":
-        texts = texts_from_longmemeval(args.data or LONGMEMEVAL_PATH, args.n)
+        items = items_from_longmemeval(args.data or LONGMEMEVAL_PATH, args.n)
     else:
-        texts = texts_from_locomo(args.data or DEFAULT_PATH, args.n)
+        items = [{"content": t, "kind": "message"} for t in texts_from_locomo(args.data or DEFAULT_PATH, args.n)]
+    texts = [embedded_text(item) for item in items]
     with tempfile.TemporaryDirectory(prefix="memos-bench-") as tmp:
-        server = start_server(Path(tmp) / "data", world_model=args.world_model)
+        overrides = {} if args.world_skip_roles is None else {"world_skip_roles": args.world_skip_roles}
+        server = start_server(Path(tmp) / "data", world_model=args.world_model, **overrides)
         try:
             print("measuring raw encode rates (server idle) ...", file=sys.stderr)
             raw_st = encode_rate(texts, "torch", 64, Path(tmp) / "data" / "models")
             raw_onnx = encode_rate(texts, "onnx", 16, Path(tmp) / "data" / "models")
             print("measuring end-to-end ingest ...", file=sys.stderr)
             before = stage_figures(server.url)
-            e2e = ingest_rate(server.url, texts, args.batch)
+            e2e = ingest_rate(server.url, items, args.batch)
             stages = stage_delta(before, stage_figures(server.url), e2e["seconds"])
         finally:
             server.stop()
@@ -160,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
         "corpus": args.corpus,
         "median_chars": sorted(len(t) for t in texts)[len(texts) // 2],
         "world_model": args.world_model == "true",
+        "world_skip_roles": json.loads(args.world_skip_roles) if args.world_skip_roles is not None else "default",
         "encode_rate": round(raw_st, 1),
         "engine_encode_rate": round(raw_onnx, 1),
         "ingest": {k: round(v, 3) for k, v in e2e.items()},

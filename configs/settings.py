@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     purge_after_s: float = Field(gt=0, le=3600)
 
     world_model: bool
+    world_skip_roles: list[str]
     skill_min_support: int = Field(ge=1)
     llm_url: str
     llm_model: str

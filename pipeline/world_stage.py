@@ -41,11 +41,18 @@ def fact_row(base: dict[str, Any], fact: WorldFact, extra: dict[str, Any] | None
     ).as_dict()
 
 
-def _source_trace(row: dict[str, Any]) -> TraceText | None:
+def _source_trace(row: dict[str, Any], skip_roles: frozenset[str]) -> TraceText | None:
     if row["error"] or row["op"] != Op.ADD or row["tier"] != Tier.TRACE or row["kind"] not in FACT_SOURCE_KINDS:
         return None
     metadata = orjson.loads(row["metadata"] or "{}")
+    if row["kind"] == Kind.MESSAGE and _role_of(metadata) in skip_roles:
+        return None
     return TraceText(row["id"], row["content"], row["created_at"], speaker_of(metadata))
+
+
+def _role_of(metadata: dict[str, Any]) -> str:
+    role = metadata.get("role")
+    return role.strip().casefold() if isinstance(role, str) else ""
 
 
 def _correction(row: dict[str, Any]) -> tuple[TraceText, WorldFact, str] | None:
@@ -73,13 +80,15 @@ def correction_fact(old: WorldFact, read: list[WorldFact], trace: TraceText) -> 
                      trace.time_ms, (trace.trace_id,), pick.relation, rule="correction", evidence=trace.text)
 
 
-def extract_batch(batch: pa.RecordBatch, extract: Extract, count_tokens: CountTokens) -> pa.RecordBatch:
-    """The batch with a `fact` row after each trace (or correction) that states facts."""
+def extract_batch(batch: pa.RecordBatch, extract: Extract, count_tokens: CountTokens,
+                  skip_roles: frozenset[str]) -> pa.RecordBatch:
+    """The batch with a `fact` row after each trace (or correction) that states facts; messages
+    whose `role` is in `skip_roles` are not read."""
     rows = batch.to_pylist()
     traces: list[tuple[int, TraceText]] = []
     corrections: dict[int, tuple[WorldFact, str]] = {}
     for i, row in enumerate(rows):
-        trace = _source_trace(row)
+        trace = _source_trace(row, skip_roles)
         if trace is not None:
             traces.append((i, trace))
         fix = _correction(row)

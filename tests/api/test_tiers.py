@@ -98,6 +98,18 @@ def test_a_contradicting_fact_supersedes_the_old_one_with_history_and_a_link(age
     assert "Caroline lives in Boston." not in [m["content"] for m in active]
 
 
+def test_facts_come_from_what_people_say_not_from_assistant_turns(agent):
+    said = lambda text, role: agent.post("/v1/memories?wait=true", json={  # noqa: E731
+        "content": text, "kind": "message", "metadata": {"role": role}})
+    said("I live in Oslo and I'm a vegetarian.", "user")
+    said("I live in Lima. I'm a large language model. Grief is a journey.", "assistant")
+    said("I work at Initech.", "system")
+    world = agent.get("/v1/memories", params={"tier": "world"}).json()["items"]
+    assert sorted(m["content"] for m in world) == ["user is vegetarian.", "user lives in Oslo."]
+    traces = agent.get("/v1/memories", params={"tier": "trace"}).json()["items"]
+    assert len(traces) == 3  # skipped turns are stored and searchable, only not read for facts
+
+
 def test_feedback_reorders_a_later_search(agent):
     a = agent.post("/v1/memories?wait=true", json={"content": "The team standup is at 9:30 in room Alpha"}).json()
     b = agent.post("/v1/memories?wait=true", json={"content": "The team standup moved to 10:00 in room Beta"}).json()
