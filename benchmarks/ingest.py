@@ -32,6 +32,7 @@ from benchmarks.locomo_data import DEFAULT_PATH, load
 from prometheus_client.parser import text_string_to_metric_families
 from benchmarks.machine import describe
 from pipeline.encoder import load_encoder
+from pipeline.parse import render_index_text
 
 
 def texts_from_locomo(path: Path, n: int) -> list[str]:
@@ -63,9 +64,8 @@ def items_from_longmemeval(path: Path, n: int) -> list[dict]:
 
 
 def embedded_text(item: dict) -> str:
-    """The text the server embeds for an item (the parse stage prefixes the speaker)."""
-    role = (item.get("metadata") or {}).get("role")
-    return f"{role}: {item['content']}" if role else item["content"]
+    """The text the server embeds for an item, as the parse stage renders it (speaker prefixed)."""
+    return render_index_text(item["kind"], item["content"], item.get("metadata") or {})
 
 
 def stage_figures(url: str) -> dict[str, dict[str, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -31,7 +32,8 @@ def test_every_setting_is_documented_with_its_default():
     assert set(rows) == set(Settings.model_fields)
     for name, value in defaults.items():
         shown = rows[name][0].strip("`")
-        as_toml = str(value).lower() if isinstance(value, bool) else str(value)
+        as_toml = (str(value).lower() if isinstance(value, bool) else json.dumps(value) if isinstance(value, list)
+                   else str(value))
         assert shown == ("empty" if value == "" else as_toml), name
 
 
