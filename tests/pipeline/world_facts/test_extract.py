@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.world_facts.extract import extract_facts, load_fact_extractor
+from pipeline.world_facts.extract import _facts_of_doc, extract_facts, load_fact_extractor
 from pipeline.world_facts.fact import Predicate, TraceText, WorldFact
 from tests.pipeline.world_facts.labelled import HELDOUT, LABELLED, evaluate, load_labelled
 
@@ -92,6 +92,22 @@ def test_each_trace_gets_its_own_list_in_order(nlp):
     assert [[(f.source_ids, f.predicate.value, f.object, f.valid_from) for f in facts] for facts in out] == [
         [], [(("b",), "works_as", "data scientist", T0 + 1)], []
     ]
+
+
+def test_entities_are_recognised_where_a_clause_needs_them_so_facts_equal_a_full_parse(nlp):
+    # The extractor skips the entity recogniser on texts without a clause; what it finds must be
+    # what every component on every text finds, entity-dependent rules included.
+    examples = load_labelled(LABELLED) + load_labelled(HELDOUT)
+    traces = [TraceText(e.id, e.text, T0, e.speaker) for e in examples] + [
+        TraceText("date", "January is the coldest month here.", T0, "Ana"),  # a DATE subject is refused
+        TraceText("place", "I moved to New York City in 2019.", T0, "Ana"),  # a multi-word place object
+        TraceText("none", "Thanks, that sounds great!", T0, "Ana"),
+    ]
+    full = [_facts_of_doc(doc, t, t.speaker) for doc, t in zip(nlp.pipe(t.text for t in traces), traces)]
+    assert extract_facts(nlp, traces) == full
+    by_id = dict(zip((t.trace_id for t in traces), full))
+    assert by_id["date"] == [] and [f.object for f in by_id["place"]] == ["New York City"]
+    assert sum(map(len, full)) > 100
 
 
 def test_precision_on_the_labelled_sets_stays_above_its_floor(nlp):
