@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from configs import Settings
 from memos_client import ApiError
@@ -30,6 +31,8 @@ def settings(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise Invalid(setting_problem(exc)) from None
+    except SettingsError as exc:  # a list setting's variable that is not JSON: pydantic-settings fails before validating
+        raise Invalid(f"{exc}; a list setting takes JSON, e.g. MEMOS_WORLD_SKIP_ROLES='[\"assistant\"]'") from None
     except tomllib.TOMLDecodeError as exc:
         raise Invalid(f"the file named by MEMOS_CONFIG is not valid TOML: {exc}") from None
 

@@ -36,6 +36,15 @@ def test_an_out_of_range_setting_names_its_variable(tmp_path):
         1, "error: invalid: setting MEMOS_PORT='0': Input should be greater than or equal to 1\n")
 
 
+def test_a_list_setting_that_is_not_json_is_one_line_too(tmp_path):
+    result = run_memos("serve", MEMOS_WORLD_SKIP_ROLES="assistant", MEMOS_DATA_DIR=str(tmp_path / "data"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        'error: invalid: error parsing value for field "world_skip_roles" from source "EnvSettingsSource"; '
+        "a list setting takes JSON, e.g. MEMOS_WORLD_SKIP_ROLES='[\"assistant\"]'"]
+    assert not (tmp_path / "data").exists()
+
+
 def listening_sockets() -> dict[int, str]:
     """Socket inode -> the local address it listens on, from /proc/net/tcp and tcp6."""
     out = {}
