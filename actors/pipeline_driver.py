@@ -7,7 +7,10 @@ its mutations in intake order. A batch that fails is retried after everything in
 an entry that keeps failing on its own is marked failed on its job, never dropped silently.
 
 What it needs from above it is handed over at construction: where a cube's rows go (`route`, the
-registry's placement) and who hears of finished batches (`listeners`, called in order).
+registry's placement) and who hears of finished batches: `before_final` (the search readers and
+the pools held ready) before the entries are marked final in the intake log, `listeners` after. A
+client that sees its job done or its write final must find it searchable, so nothing that reads the
+intake log may run ahead of the readers' refresh.
 
 Two threads and no polling: the dispatcher sleeps until new entries are committed (wake) or a
 slot frees up; the collector sleeps in ray.wait until a batch finishes.
@@ -83,10 +86,11 @@ class PipelineDriver:
         linger_ms: int,
         max_in_flight: int,
         listeners: Sequence[CompletionListener],
+        before_final: Sequence[CompletionListener] = (),
     ) -> None:
         self._intake, self._route, self._chain = intake, route, chain
         self._batch_max, self._linger, self._max_in_flight = batch_max, linger_ms / 1000, max_in_flight
-        self._listeners = tuple(listeners)
+        self._before_final, self._listeners = tuple(before_final), tuple(listeners)
         self._cv = threading.Condition()
         self._flights: list[_Flight] = []
         self._cursor = 0
@@ -139,8 +143,13 @@ class PipelineDriver:
         return len(self._flights)
 
     def announce(self, completion: Completion) -> None:
-        """Tell the listeners about entries made final outside a batch (a deleted cube's pending writes)."""
-        for listener in self._listeners:
+        """Tell every listener about entries made final outside a batch (a deleted cube's pending writes)."""
+        self._tell(self._before_final, completion)
+        self._tell(self._listeners, completion)
+
+    @staticmethod
+    def _tell(listeners: Sequence[CompletionListener], completion: Completion) -> None:
+        for listener in listeners:
             listener.completed(completion)
 
     # --- threads -----------------------------------------------------------------------------
@@ -224,13 +233,15 @@ class PipelineDriver:
             return False
         job_of = dict(zip(flight.seqs, flight.batch["job_id"].to_pylist()))
         failures = [Failure(seq, job_of[seq], code, message) for seq, code, message in out["failed"]]
+        stages = tuple(StageTiming(*t) for t in out.get("stages", ()))
+        deleted = tuple((cube, memory_id) for cube, memory_id in out.get("deleted", ()))
+        completion = Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"], stages, deleted)
+        self._tell(self._before_final, completion)
         self._intake.complete([(seq, job_of[seq]) for seq in out["done"]], failures)
         for seq in out["done"]:
             self._retry.attempts.pop(seq, None)
         self.batches_done += 1
-        stages = tuple(StageTiming(*t) for t in out.get("stages", ()))
-        deleted = tuple((cube, memory_id) for cube, memory_id in out.get("deleted", ()))
-        self.announce(Completion(flight.shard, out["done"], [f.seq for f in failures], out["cubes"], stages, deleted))
+        self._tell(self._listeners, completion)
         return True
 
     # --- recovery ----------------------------------------------------------------------------

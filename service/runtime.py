@@ -117,10 +117,10 @@ class Runtime:
             batch_max=s.batch_max_items,
             linger_ms=s.batch_linger_ms,
             max_in_flight=s.max_in_flight_batches,
-            # Readers (and the pools of memories held ready) first, waiters second: a woken request
-            # must find the write searchable.
-            listeners=[ReaderRefresh(self.read), *([self.prefetcher] if self.prefetcher else []), self.tracker, self.metrics,
-                       self.purge_queue],
+            # Readers and the pools of memories held ready go stale before the intake log says done:
+            # a woken request, or a client reading its job, must find the write searchable.
+            before_final=[ReaderRefresh(self.read), *([self.prefetcher] if self.prefetcher else [])],
+            listeners=[self.tracker, self.metrics, self.purge_queue],
         )
         self.committer = GroupCommitter(self.intake, on_commit=self.driver.wake)
         self.locate = CubeLocator(self.access, self.read, self.intake)

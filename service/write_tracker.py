@@ -1,8 +1,8 @@
 """Read-your-writes: requests wait here until the pipeline has made their intake entries final.
 
-Two listeners of the pipeline driver's completions make it hold, in this order (service/runtime.py
-composes them): ReaderRefresh marks the shard's readers stale, then WriteTracker wakes the waiting
-requests, so a woken request finds its write searchable.
+Two listeners of the pipeline driver's completions make it hold (service/runtime.py composes them):
+ReaderRefresh marks the shard's readers stale before the entries are marked final in the intake log,
+and WriteTracker wakes the waiting requests after, so a woken request finds its write searchable.
 """
 
 from __future__ import annotations

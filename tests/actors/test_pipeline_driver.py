@@ -123,6 +123,33 @@ class Named:
         self.heard.append((self.name, tuple(c.done)))
 
 
+class StateSeen:
+    """A listener that notes what the intake log says of a completion's entries when it is told."""
+
+    def __init__(self, intake: IntakeLog) -> None:
+        self.intake, self.states = intake, []
+
+    def completed(self, c: Completion) -> None:
+        self.states += self.intake.state_of(c.done).values()
+
+
+def test_readers_hear_of_a_batch_before_the_log_says_it_is_done_and_waiters_after(ray_pipeline, tmp_path):
+    # A client polling its job must never read "done" while the search readers are still stale.
+    settings, actors = ray_pipeline
+    intake = IntakeLog(tmp_path / "intake.db")
+    readers, waiters, recorder = StateSeen(intake), StateSeen(intake), Recorder()
+    driver = PipelineDriver(intake, lambda cube: "s0", StageChain(actors), batch_max=2, linger_ms=0, max_in_flight=1,
+                            before_final=[readers], listeners=[waiters, recorder])
+    append(intake, "job-final", [(f"final-{i}", f"finality order memory {i}") for i in range(4)])
+    driver.start()
+    try:
+        recorder.wait_for(4)
+    finally:
+        driver.stop()
+    assert readers.states == ["pending"] * 4
+    assert waiters.states == ["done"] * 4
+
+
 def test_listeners_hear_every_batch_in_the_order_they_were_given(ray_pipeline, tmp_path):
     settings, actors = ray_pipeline
     intake = IntakeLog(tmp_path / "intake.db")
