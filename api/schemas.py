@@ -232,6 +232,12 @@ class RankingIn(Strict):
     session_share: number(10, ge=0) | None = Field(
         default=None, description="Share of its session's best other score a candidate gains (0: none)."
     )
+    speaker_weight: number(10, ge=0) | None = Field(
+        default=None, description="Boost memories by or about a person the query names by this share (0: none)."
+    )
+    strip_speakers: StrictBool | None = Field(
+        default=None, description="Leave the searched cubes' speakers the query names out of the searched text."
+    )
     fusion: Literal["rrf", "relative"] | None = Field(
         default=None, description="Fuse the channels by rank (rrf) or by scores scaled within each list (relative)."
     )
@@ -368,7 +374,7 @@ class SearchOut(BaseModel):
     cut: list[CutHit] = Field(description="Ranked results left out to keep within max_memories/max_tokens.")
     took_ms: float
     timings_ms: dict[str, float] = Field(
-        description="Time per step: embed, vector, bm25 (on a helper thread beside them), bm25_wait, fuse, fetch."
+        description="Time per step: speakers (with strip_speakers), embed, vector, bm25 (on a helper thread beside them), bm25_wait, fuse, fetch."
     )
     team_skills: list[dict[str, Any]] | None = Field(
         default=None, description="With scope team or all: the team's shared skills that match, best first."

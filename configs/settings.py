@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     mmr_lambda: float = Field(ge=0, le=1)
     time_weight: float = Field(ge=0)
     session_share: float = Field(ge=0)
+    speaker_weight: float = Field(ge=0)
+    strip_speakers: bool
     query_segment_words: int = Field(ge=0, le=4096)
     context_before: int = Field(ge=0, le=20)
     context_after: int = Field(ge=0, le=20)

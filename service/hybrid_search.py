@@ -18,6 +18,7 @@ from pipeline.filters import SearchFilter
 from pipeline.ranking.boosts import Key
 from pipeline.ranking.budget import Budget, fit_budget
 from pipeline.ranking.config import RankingConfig, with_overrides
+from pipeline.query_names import NamedIn, name_candidates, without_names
 from pipeline.query_segments import Segment, segments
 from pipeline.query_time import spans
 from pipeline.ranking.fusion import Fused, fuse_segments
@@ -56,6 +57,8 @@ def ranking_from(settings: Settings) -> RankingConfig:
         mmr_lambda=settings.mmr_lambda if settings.mmr_lambda < 1 else None,
         time_weight=settings.time_weight,
         session_share=settings.session_share,
+        speaker_weight=settings.speaker_weight,
+        strip_speakers=settings.strip_speakers,
         segment_words=settings.query_segment_words,
     )
 
@@ -96,10 +99,11 @@ class SearchService:
         # Enough candidates to fill top_k after deleted rows drop out and near duplicates fold.
         fused = fused[: req.top_k * 3 + 10]
         records, duplicate_of, vectors = self._read_for_ranking(fused, req.collapse, config.mmr_lambda is not None, read)
-        # Months named in the question; in a long query only its latest segment asks the question.
+        # Months and people named in the question; in a long query only its latest segment asks it.
         asked = segments(req.query, config.segment_words, config.segment_decay)[-1].text if config.segment_words else req.query
         named = spans(asked) if config.time_weight > 0 else []
-        ranked = ranked_results(fused, records, duplicate_of, vectors, config, req.top_k, named)
+        names = NamedIn(asked) if config.speaker_weight > 0 else None
+        ranked = ranked_results(fused, records, duplicate_of, vectors, config, req.top_k, named, names)
         clock.lap("fetch")
         results, used, cut = fit_budget(ranked, req.budget or Budget(req.top_k))
         self._on_retrieved([(r["cube"], r["id"]) for r in results])
@@ -118,6 +122,10 @@ class SearchService:
         n = max(self._settings.search_candidates, req.top_k * 3)
         parts = (segments(req.query, config.segment_words, config.segment_decay) if config.segment_words
                  else [Segment(req.query, 1.0)])
+        if config.strip_speakers:
+            if speakers := self._speakers_named(cubes, parts[-1].text):
+                parts = [Segment(without_names(p.text, speakers), p.weight) for p in parts]
+            clock.lap("speakers")
         lexical = ([self._lexical_pool.submit(self._bm25, cubes, req, config, n, p.text) for p in parts]
                    if "bm25" in config.channels else [])
         vector: list[tuple[Candidates, float]] = []
@@ -143,6 +151,16 @@ class SearchService:
             clock.laps["bm25"] = took
             clock.lap("bm25_wait")
         return bm25, vector, read
+
+    def _speakers_named(self, cubes: list[Cube], asked: str) -> set[str]:
+        """The speakers of these cubes that the question names (pipeline/query_names.py)."""
+        candidates = name_candidates(asked)
+        found: set[str] = set()
+        for cube in cubes:
+            with self._read.cube(cube.id) as store:
+                if store is not None:
+                    found |= store.speakers_among(candidates)
+        return found
 
     def _bm25(self, cubes: list[Cube], req: SearchRequest, config: RankingConfig, n: int,
               text: str) -> tuple[Candidates, float]:

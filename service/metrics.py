@@ -88,7 +88,7 @@ class ServerMetrics:
                                  f"Texts encoded per second of embedding time, over the last {RATE_WINDOW} embed "
                                  "batches.", registry=r)
         self._search_steps = Histogram("memos_search_step_seconds",
-                                       "Time per search step: embed, vector, bm25 (beside them), bm25_wait, fuse, "
+                                       "Time per search step: speakers, embed, vector, bm25 (beside them), bm25_wait, fuse, "
                                        "fetch.",
                                        ("step",), buckets=SEARCH_SECONDS, registry=r)
         self._searches = Histogram("memos_search_seconds", "Whole searches, measured in the service (took_ms).",

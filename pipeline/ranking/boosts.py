@@ -1,12 +1,13 @@
-"""Multipliers on a fused score (feedback always, recency when a half-life is set), and the
-candidates that take part at all: those still active in their cube."""
+"""Multipliers on a fused score (feedback always; recency, a month the query names and a person it
+names when configured), and the candidates that take part at all: those still active in their cube."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pipeline.query_names import person_of
 from pipeline.query_time import Span, time_factor
 from pipeline.ranking.config import RankingConfig
 from pipeline.ranking.fusion import Fused
@@ -32,15 +33,22 @@ def recency_factor(age_ms: int, half_life_days: float) -> float:
     return 1.0 - RECENCY_WEIGHT + RECENCY_WEIGHT * decay
 
 
-def boosts_of(record: MemoryRecord, newest: int, config: RankingConfig, named: Sequence[Span] = ()) -> dict[str, float]:
+NamesPerson = Callable[[str], bool]  # whether the query names this person (pipeline/query_names.py NamedIn)
+
+
+def boosts_of(record: MemoryRecord, newest: int, config: RankingConfig, named: Sequence[Span] = (),
+              names: NamesPerson | None = None) -> dict[str, float]:
     """A memory's multipliers by name; recency counts its age against the newest candidate, so an
     old archive is not penalised for being old, only against itself; `time` when the query names a
-    month the memory was written in (pipeline/query_time.py)."""
+    month the memory was written in (pipeline/query_time.py); `speaker` when it names the person the
+    memory is by or about (pipeline/query_names.py)."""
     out = {"feedback": feedback_factor(record.feedback)}
     if config.recency_half_life_days is not None:
         out["recency"] = recency_factor(newest - record.created_at, config.recency_half_life_days)
     if named and config.time_weight > 0:
         out["time"] = time_factor(record.created_at, list(named), config.time_weight)
+    if names is not None and config.speaker_weight > 0 and (person := person_of(record)) and names(person):
+        out["speaker"] = 1.0 + config.speaker_weight
     return out
 
 
@@ -63,13 +71,13 @@ class Boosted:
 
 
 def boost(fused: Sequence[Fused], records: Mapping[Key, MemoryRecord], config: RankingConfig,
-          named: Sequence[Span] = ()) -> list[Boosted]:
+          named: Sequence[Span] = (), names: NamesPerson | None = None) -> list[Boosted]:
     """The candidates whose record is found and active (deleted, duplicate and superseded rows drop
     out here), boosted, best first; equal scores keep their fused order."""
     live = [(f, rec) for f in fused if (rec := records.get(f.key)) is not None and rec.status == Status.ACTIVE]  # type: ignore[call-overload]
     newest = max((rec.created_at for _, rec in live), default=0)
     boosted = []
     for f, rec in live:
-        boosts = boosts_of(rec, newest, config, named)
+        boosts = boosts_of(rec, newest, config, named, names)
         boosted.append(Boosted(f, rec, boosts, math.prod(boosts.values())))
     return sorted(boosted, key=lambda b: -b.score)

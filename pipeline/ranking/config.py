@@ -14,8 +14,9 @@ FUSIONS = ("rrf", "relative")
 class RankingConfig:
     """Which channels feed the ranking, how they are fused, and which boosts apply afterwards.
 
-    The defaults are the configuration tuned on LoCoMo (docs/retrieval.md); the server's own
-    defaults come from settings.
+    These defaults are round one's ranking with every later step off, what the pure tests count
+    on; the server's defaults, tuned on LoCoMo (docs/retrieval.md), come from settings
+    (configs/defaults.toml).
     """
 
     channels: tuple[str, ...] = CHANNELS
@@ -29,6 +30,8 @@ class RankingConfig:
     fusion: str = "rrf"  # rrf: by ranks; relative: by scores scaled to [0, 1] within each list
     time_weight: float = 0.0  # a memory written in a month the query names scores x(1 + this) (query_time.py)
     session_share: float = 0.0  # a candidate gains this share of its session's best other score (sessions.py)
+    speaker_weight: float = 0.0  # a memory by or about a person the query names scores x(1 + this) (query_names.py)
+    strip_speakers: bool = False  # the searched text leaves out speakers of the cubes the query names (query_names.py)
     # Long queries (pipeline/query_segments.py): cut past this many words (or at line breaks) into
     # segments searched one by one and fused, each older segment `segment_decay` times the next; 0: never.
     segment_words: int = 0
@@ -44,8 +47,8 @@ class RankingConfig:
             raise ValueError("recency_half_life_days must be > 0")
         if self.mmr_lambda is not None and not 0 <= self.mmr_lambda <= 1:
             raise ValueError("mmr_lambda must be within [0, 1]")
-        if self.session_share < 0 or self.time_weight < 0:
-            raise ValueError("session_share and time_weight must be >= 0")
+        if self.session_share < 0 or self.time_weight < 0 or self.speaker_weight < 0:
+            raise ValueError("session_share, time_weight and speaker_weight must be >= 0")
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.segment_words < 0 or not 0 <= self.segment_decay <= 1:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.query_time import Span
-from pipeline.ranking.boosts import Key, boost
+from pipeline.ranking.boosts import Key, NamesPerson, boost
 from pipeline.ranking.config import RankingConfig
 from pipeline.ranking.folding import Folded, fold_near_duplicates
 from pipeline.ranking.fusion import Fused
@@ -27,10 +27,12 @@ def ranked_results(
     config: RankingConfig,
     top_k: int,
     named: Sequence[Span] = (),
+    names: NamesPerson | None = None,
 ) -> list[dict[str, Any]]:
     """The top_k results (before the budget) from the fused candidates and what was read for them:
-    their records, near-duplicate links (empty: no folding) and vectors (needed only for MMR)."""
-    ranked = credit_sessions(boost(fused, records, config, named), config.session_share)
+    their records, near-duplicate links (empty: no folding) and vectors (needed only for MMR); `named`
+    and `names`: the months and the people the query names (the time and speaker boosts)."""
+    ranked = credit_sessions(boost(fused, records, config, named, names), config.session_share)
     # MMR picks top_k from a wider pool; otherwise the first top_k are the answer.
     pool = top_k if config.mmr_lambda is None else len(ranked)
     results = [to_result(folded) for folded in fold_near_duplicates(ranked, duplicate_of, pool)]

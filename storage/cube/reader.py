@@ -24,7 +24,7 @@ from pipeline.world_model import StoredFact
 from pipeline.world_facts.fact import WorldFact
 from storage.cube.images import ImageReads
 from storage.cube.schema import (
-    CONTEXT_KIND, INDEX_COLUMNS, RECORD_COLUMNS, RECORD_POSITION, THREAD_COLUMNS, UnreadableRecord, chunks,
+    CONTEXT_KIND, INDEX_COLUMNS, RECORD_COLUMNS, RECORD_POSITION, SPEAKER_KEY, THREAD_COLUMNS, UnreadableRecord, chunks,
     index_row_from, record_from, thread_row_from,
 )
 from storage.sqlite import connect
@@ -419,6 +419,21 @@ class CubeReader(ImageReads):
                 return
             yield [(r[0], r[1]) for r in rows]
             last = rows[-1][0]
+
+    def speakers_among(self, names: Sequence[str]) -> set[str]:
+        """Which of these names (lowercased as `ascii_lower` does) speak in this cube's traces. Empty
+        on a cube file the speaker index has not reached yet (its writer migrates it at open): a
+        search never scans a cube for this."""
+        if not names or self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'memories_by_speaker'"
+        ).fetchone() is None:
+            return set()
+        found: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(names)), 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._conn.execute(
+                f"SELECT DISTINCT {SPEAKER_KEY} FROM memories WHERE tier = 'trace' AND {SPEAKER_KEY} IN ({marks})", chunk))
+        return found
 
     def active_facts(self, subject: str) -> list[StoredFact]:
         rows = self._conn.execute(

@@ -17,6 +17,12 @@ from pipeline.context import ThreadRow
 from pipeline.records import IndexRow, MemoryRecord, Status, column_names, json_columns
 from pipeline.timefmt import representable
 
+# A trace's speaker as pipeline/parse.py `speaker_of` reads it (`speaker`, else `role`), lowercased as
+# SQLite lowers (ASCII only: pipeline/query_names.py `ascii_lower`). The expression of an index:
+# a query uses the index only when it spells the expression exactly so, and it is never changed.
+SPEAKER_KEY = ("lower(trim(coalesce(nullif(trim(json_extract(metadata, '$.speaker')), ''), "
+               "json_extract(metadata, '$.role'))))")
+
 MIGRATIONS = [
     [
         """CREATE TABLE memories (
@@ -149,6 +155,11 @@ MIGRATIONS = [
             ocr_text TEXT NOT NULL DEFAULT ''
         ) WITHOUT ROWID""",
         "CREATE INDEX images_by_hash ON images(sha256)",
+    ],
+    [
+        # Who speaks in a cube (issue 18): a search finds the speakers its query names by index
+        # seeks (pipeline/query_names.py), never a scan.
+        f"CREATE INDEX memories_by_speaker ON memories({SPEAKER_KEY}) WHERE tier = 'trace'",
     ],
 ]
 

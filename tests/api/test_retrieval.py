@@ -108,6 +108,34 @@ def test_recency_and_mmr_are_explained_when_asked_for(agent):
     assert [h["why"]["mmr_rank"] for h in results] == [1, 2]
 
 
+def test_what_the_person_a_query_names_said_ranks_first_and_says_why(agent):
+    # Days apart: two separate exchanges, so neither turn gains the other's words or session credit.
+    say(agent, "s1", "Caroline", "We went camping at the lake last summer.", "2023-05-01T10:00:00Z")
+    say(agent, "s2", "Melanie", "We went camping in the mountains last summer.", "2023-05-09T10:00:00Z")
+    asked = {"query": "Where has Melanie gone camping?"}
+    results = agent.post("/v1/search", json=asked).json()["results"]
+    assert results[0]["id"] == "s2" and results[0]["why"]["boosts"]["speaker"] == pytest.approx(1.75)
+    assert "speaker" not in next(h for h in results if h["id"] == "s1")["why"]["boosts"]
+    plain = agent.post("/v1/search", json={**asked, "ranking": {"speaker_weight": 0}}).json()["results"]
+    assert all("speaker" not in h["why"]["boosts"] for h in plain)
+    assert agent.post("/v1/search", json={**asked, "ranking": {"speaker_weight": -1}}).status_code == 422
+
+
+def test_a_speaker_the_query_names_is_left_out_of_the_searched_words_and_only_a_speaker(agent):
+    say(agent, "p1", "Melanie", "I went hiking with Luna.", "2023-05-01T10:00:00Z")
+    say(agent, "p2", "Caroline", "Pottery is fun.", "2023-05-09T10:00:00Z")
+    lexical = {"channels": ["bm25"], "context": False}
+    def ids(query: str, **ranking) -> list[str]:
+        r = agent.post("/v1/search", json={"query": query, "ranking": {**lexical, **ranking}})
+        assert r.status_code == 200, r.text
+        return [h["id"] for h in r.json()["results"]]
+    # "Melanie" matches p1's indexed text ("Melanie: ..."), but as a speaker it only boosts her turns.
+    assert ids("Melanie pottery", strip_speakers=False) == ["p1", "p2"]
+    assert ids("Melanie pottery") == ["p2"]
+    assert ids("Luna pottery") == ["p1", "p2"]  # Luna is named in a turn, not a speaker: still searched
+    assert ids("Melanie") == ["p1"]  # nothing else to search: the query as it is
+
+
 def test_timeline_returns_the_neighbouring_turns_oldest_first(server, agent):
     for i in range(6):
         say(agent, f"t{i}", "Ann" if i % 2 else "Bo", f"turn number {i}", f"2023-05-08T14:00:0{i}Z")

@@ -299,3 +299,19 @@ def test_a_link_needs_its_source_memory_and_shows_in_the_graph(store):
     assert result.done == [3] and result.failed == [(4, "not_found", "memory ghost does not exist")]
     assert store.graph("b", depth=1, types=None) == {
         "nodes": ["a", "b"], "edges": [{"src": "a", "type": "related", "dst": "b", "created_at": 5}]}
+
+
+def test_a_cube_says_which_of_a_querys_names_speak_in_it_by_index_seeks(store, tmp_path):
+    store.apply([
+        row(1, "m1", metadata=orjson.dumps({"speaker": " Melanie "}).decode()),
+        row(2, "m2", metadata=orjson.dumps({"speaker": "", "role": "User"}).decode()),
+        row(3, "f1", tier="world", metadata=orjson.dumps({"speaker": "Caroline"}).decode()),
+    ], MODEL)
+    reader = CubeReader(tmp_path / "agent-a.db")
+    assert reader.speakers_among(["melanie", "user", "caroline", "camping"]) == {"melanie", "user"}
+    assert reader.speakers_among([]) == set()
+    plan = " ".join(str(r) for r in reader._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT 1 FROM memories WHERE tier = 'trace' AND "
+        "lower(trim(coalesce(nullif(trim(json_extract(metadata, '$.speaker')), ''), json_extract(metadata, '$.role')))) = 'x'"))
+    assert "memories_by_speaker" in plan
+    reader.close()
