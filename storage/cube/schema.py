@@ -20,8 +20,10 @@ from pipeline.timefmt import representable
 # A trace's speaker as pipeline/parse.py `speaker_of` reads it (`speaker`, else `role`), lowercased as
 # SQLite lowers (ASCII only: pipeline/query_names.py `ascii_lower`). The expression of an index:
 # a query uses the index only when it spells the expression exactly so, and it is never changed.
-SPEAKER_KEY = ("lower(trim(coalesce(nullif(trim(json_extract(metadata, '$.speaker')), ''), "
-               "json_extract(metadata, '$.role'))))")
+# NULL for metadata that is not JSON: a damaged row must not make its own repair (or the migration
+# that builds the index) fail with "malformed JSON".
+SPEAKER_KEY = ("(CASE WHEN json_valid(metadata) THEN lower(trim(coalesce(nullif(trim("
+               "json_extract(metadata, '$.speaker')), ''), json_extract(metadata, '$.role')))) END)")
 
 MIGRATIONS = [
     [

@@ -10,9 +10,9 @@ from pipeline.records import MemoryRecord
 from pipeline.world_facts.fact import Predicate, WorldFact
 from pipeline.write_decisions import WritePolicy
 from storage.cube.reader import CubeReader
-from storage.cube.schema import MIGRATIONS
+from storage.cube.schema import MIGRATIONS, SPEAKER_KEY
 from storage.cube.writer import CubeWriter
-from storage.sqlite import schema_version
+from storage.sqlite import connect, schema_version
 from tests.builders import stored_row
 
 MODEL = "all-MiniLM-L6-v2"
@@ -311,7 +311,25 @@ def test_a_cube_says_which_of_a_querys_names_speak_in_it_by_index_seeks(store, t
     assert reader.speakers_among(["melanie", "user", "caroline", "camping"]) == {"melanie", "user"}
     assert reader.speakers_among([]) == set()
     plan = " ".join(str(r) for r in reader._conn.execute(
-        "EXPLAIN QUERY PLAN SELECT 1 FROM memories WHERE tier = 'trace' AND "
-        "lower(trim(coalesce(nullif(trim(json_extract(metadata, '$.speaker')), ''), json_extract(metadata, '$.role')))) = 'x'"))
+        f"EXPLAIN QUERY PLAN SELECT 1 FROM memories WHERE tier = 'trace' AND {SPEAKER_KEY} = 'x'"))
     assert "memories_by_speaker" in plan
+    reader.close()
+
+
+def test_a_cube_from_before_the_speaker_index_gains_it_even_over_a_row_whose_metadata_is_damaged(tmp_path):
+    path = tmp_path / "agent-a.db"
+    writer = CubeWriter(path, WritePolicy())
+    writer.apply([row(1, "m1", metadata=orjson.dumps({"speaker": "Melanie"}).decode()), row(2, "m2")], MODEL)
+    writer.close()
+    old = connect(path)
+    with old:
+        old.execute("DROP INDEX memories_by_speaker")
+        old.execute("DELETE FROM schema_migrations WHERE version = ?", (len(MIGRATIONS),))
+        old.execute("""UPDATE memories SET metadata = '{"unterminated' WHERE id = 'm2'""")
+    old.close()
+    assert CubeReader(path).speakers_among(["melanie"]) == set()  # no index yet: never a scan
+    CubeWriter(path, WritePolicy()).close()  # its writer migrates it at open
+    reader = CubeReader(path)
+    assert schema_version(reader._conn) == len(MIGRATIONS)
+    assert reader.speakers_among(["melanie"]) == {"melanie"}
     reader.close()
