@@ -25,6 +25,11 @@ _WORD = re.compile(r"\w+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def _whole_words(name: str) -> str:
+    """A pattern for these words as whole words, any spacing between them."""
+    return r"(?<!\w)" + r"\s+".join(map(re.escape, name.split()))
+
+
 def person_of(record: MemoryRecord) -> str | None:
     """The person a memory is by (a trace's speaker) or about (a world fact's subject)."""
     metadata = record.metadata or {}
@@ -44,8 +49,7 @@ class NamedIn:
     def __call__(self, name: str) -> bool:
         key = " ".join(name.casefold().split())
         if key not in self._seen:
-            words = r"\s+".join(map(re.escape, key.split()))
-            self._seen[key] = bool(key) and re.search(rf"(?<!\w){words}(?!\w)", self._text) is not None
+            self._seen[key] = bool(key) and re.search(rf"{_whole_words(key)}(?!\w)", self._text) is not None
         return self._seen[key]
 
 
@@ -66,7 +70,6 @@ def without_names(text: str, names: Iterable[str]) -> str:
     when nothing else would be left to search."""
     out = text
     for name in sorted(names, key=len, reverse=True):  # "Mary Ann" before "Mary"
-        words = r"\s+".join(map(re.escape, name.split()))
-        out = re.sub(rf"(?<!\w){words}(?:'s|’s)?(?!\w)", " ", out, flags=re.IGNORECASE)
+        out = re.sub(rf"{_whole_words(name)}(?:'s|’s)?(?!\w)", " ", out, flags=re.IGNORECASE)
     out = " ".join(out.split())
     return out if _WORD.search(out) else text
