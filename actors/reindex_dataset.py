@@ -85,12 +85,11 @@ def reembed_dataset(cubes: Sequence[tuple[str, Path]], pool: EmbedPool, everythi
     ds = ds.map_batches(read_cubes, batch_size=1, batch_format="numpy", num_cpus=0,
                         compute=ray.data.TaskPoolStrategy(size=min(READ_TASKS, len(items) or 1)),
                         fn_kwargs={"model": pool.model, "everything": everything})
-    remote_args: dict[str, Any] = {"scheduling_strategy": "SPREAD"}
-    if pool.gpus:
-        remote_args["num_gpus"] = pool.gpus
+    # Ray Data spreads an actor pool over the nodes by itself (DataContext.scheduling_strategy is
+    # "SPREAD"); naming it again was a deprecated remote argument and a warning on every reindex.
     return ds.map_batches(EmbedBatches, fn_constructor_args=(pool,), batch_size=pool.rows_per_call,
                           batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool.actors),
-                          num_cpus=0.5, **remote_args)
+                          num_cpus=0.5, num_gpus=pool.gpus or None)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -42,6 +43,19 @@ def test_a_list_setting_that_is_not_json_is_one_line_too(tmp_path):
     assert result.stderr.splitlines() == [
         'error: invalid: error parsing value for field "world_skip_roles" from source "EnvSettingsSource"; '
         "a list setting takes JSON, e.g. MEMOS_WORLD_SKIP_ROLES='[\"assistant\"]'"]
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_port_in_use_is_one_line_at_once_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = run_memos("serve", MEMOS_PORT=str(port), MEMOS_DATA_DIR=str(tmp_path / "data"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"error: conflict: cannot listen on 127.0.0.1:{port}: Address already in use (MEMOS_HOST, MEMOS_PORT)\n"
+    assert time.monotonic() - started < 30  # no Ray, no model: it failed before starting them
     assert not (tmp_path / "data").exists()
 
 
