@@ -195,7 +195,9 @@ class LexicalReader:
             must.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "cube", list(cubes))))
         must += self._filter_clauses(filt)
         out = []
-        for score, address in searcher.search(tantivy.Query.boolean_query(must), limit).hits:
+        # count=False: the number of all matches is never read, and counting them keeps tantivy from
+        # skipping blocks that cannot reach the top (benchmarks/bm25_options.py: the same hits).
+        for score, address in searcher.search(tantivy.Query.boolean_query(must), limit, count=False).hits:
             doc = searcher.doc(address)
             out.append((doc["cube"][0], doc["id"][0], float(score)))
         return out
