@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 CACHE = Path(os.environ.get("MEMOS_BENCH_CACHE", Path(__file__).resolve().parent / "cache"))
 EMBEDDED = 100_000
 DIM = 384
+MODEL = "all-MiniLM-L6-v2"  # the server's default embed_model, which made the vectors
 
 PEOPLE = ("Alice Bob Carol Dan Erin Frank Grace Heidi Ivan Judy Mallory Niaj Olivia Peggy Rupert Sybil Trent "
           "Victor Walter Yara Zoe Priya Kenji Amara Lucas Sofia Mateo Aisha Noah Leila Omar Hana Tomas Ines").split()
@@ -86,7 +87,7 @@ def _embedded(n: int) -> np.ndarray:
     from pipeline.encoder import SentenceEncoder
 
     texts, _ = _texts(n)
-    encoder = SentenceEncoder("all-MiniLM-L6-v2", threads=os.cpu_count() or 1, batch_size=64)
+    encoder = SentenceEncoder(MODEL, threads=os.cpu_count() or 1, batch_size=64)
     out = np.zeros((n, DIM), dtype=np.float32)
     with Progress(transient=True) as bar:
         task = bar.add_task(f"embedding {n:,} texts (once; cached)", total=n)
@@ -113,7 +114,7 @@ def vectors(n: int) -> np.ndarray:
 
 
 def parquet(n: int) -> Path:
-    """The corpus as an import file (id, content, kind, created_at, vector), built once."""
+    """The corpus as an import file (id, content, kind, created_at, vector, embedding_model), built once."""
     path = CACHE / f"corpus-{n}.parquet"
     if path.exists():
         return path
@@ -130,6 +131,7 @@ def parquet(n: int) -> Path:
             "kind": kinds[i : i + m],
             "created_at": pa.array([start + j * 1000 for j in range(i, i + m)], pa.int64()),
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(vecs[i : i + m]).ravel()), DIM),
+            "embedding_model": pa.array([MODEL] * m),  # so the import keeps the vectors (docs/interchange.md)
         })
         if writer is None:
             writer = pq.ParquetWriter(path.with_suffix(".tmp"), chunk.schema)

@@ -62,6 +62,7 @@ def source(n: int) -> Path:
         "kind": kinds,
         "created_at": pa.array([1_700_000_000_000 + j * 1000 for j in range(n)], pa.int64()),
         "vector": pa.FixedSizeListArray.from_arrays(pa.array(noise.ravel()), corpus.DIM),
+        "embedding_model": [corpus.MODEL] * n,  # kept by the import: nothing embeds them before the reindex
     })
     corpus.CACHE.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path.with_suffix(".tmp"))

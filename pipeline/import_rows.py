@@ -154,6 +154,20 @@ def row_object(row: dict[str, Any], now_ms: int) -> dict[str, Any]:
     return out
 
 
+def row_vector(row: dict[str, Any], memory_id: str) -> dict[str, Any] | None:
+    """A row's own embedding as the interchange's vector object, when the row names the model that
+    made it (`embedding_model`). A `vector` column alone is not read: it could be any model's, and
+    the import keeps a vector only from the server's own (name and width)."""
+    vector, model = row.get("vector"), row.get("embedding_model")
+    if vector is None or model is None:
+        return None
+    if not isinstance(model, str) or not model:
+        raise BadRow("embedding_model must be the name of the model that made the vector")
+    if not isinstance(vector, list) or not vector:
+        raise BadRow("vector must be a list of numbers")
+    return {"object": "vector", "memory_id": memory_id, "model": model, "dimensions": len(vector), "vector": vector}
+
+
 def _stable_id(row: dict[str, Any]) -> str:
     key = orjson.dumps([row.get("content"), str(row.get("created_at")), row.get("kind")]).decode()
     return "row-" + hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -18,7 +18,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from pipeline.errors import UnknownFormat
-from pipeline.import_rows import BadRow, is_export_row, row_object
+from pipeline.import_rows import BadRow, is_export_row, row_object, row_vector
 from pipeline.interchange import formats
 from pipeline.interchange.bundle import checked
 from pipeline.interchange.jsonl import JsonlBundle, bare_objects
@@ -180,9 +180,13 @@ def _rows(path: Path, now: int) -> Source:
     def objects() -> Iterator[tuple[int, dict[str, Any]]]:
         for n, row in table_rows(path):
             try:
-                yield n, row_object(row, now)
+                memory = row_object(row, now)
+                vector = row_vector(row, memory["id"])
             except BadRow as exc:
                 field_name = str(exc).split(" ", 1)[0]
                 raise LineError(n, field_name, str(exc)) from None
+            yield n, memory
+            if vector is not None:  # right after its memory, as in a bundle
+                yield n, vector
 
     return Source(ROWS, mode, lambda: checked(objects()))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.interchange.jsonl import write_jsonl as bundle_stream
 from pipeline.interchange.model import iso
@@ -81,6 +83,30 @@ def test_a_bundles_vector_is_kept_only_from_the_servers_model(runtime: Runtime, 
         store.close()
     assert np.array_equal(vectors["vec-same"], np.asarray(carried, dtype=np.float32))  # kept, not embedded
     assert not np.array_equal(vectors["vec-other"], np.asarray(carried, dtype=np.float32))  # embedded again
+
+
+def test_a_tables_vector_is_kept_only_beside_the_servers_model_named(runtime: Runtime, tmp_path: Path):
+    carried = [0.0] * DIM
+    carried[3] = 1.0
+    rows = [{"id": "row-named", "content": "a red kite", "vector": carried, "embedding_model": MODEL},
+            {"id": "row-unnamed", "content": "a blue kite", "vector": carried, "embedding_model": None},
+            {"id": "row-other", "content": "a green kite", "vector": carried, "embedding_model": "another-model"}]
+    source = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=pa.schema([
+        ("id", pa.string()), ("content", pa.string()), ("vector", pa.list_(pa.float32(), DIM)),
+        ("embedding_model", pa.string())])), source)
+    cube = runtime.registry.ensure_private("agent-rowvec", "rowvec")
+    engine = ImportEngine(runtime.paths, runtime.chain, cube, "rowvec", MODEL, DIM)
+    tally = engine.run(check_source(source, "auto")[0], OnConflict.SKIP)
+    assert (tally.summary()["added"], engine.reused_vectors) == (3, 1)
+    store = CubeReader(runtime.paths.cube_db(cube.id))
+    try:
+        vectors = store.embeddings(["row-named", "row-unnamed", "row-other"])
+    finally:
+        store.close()
+    kept = np.asarray(carried, dtype=np.float32)
+    assert np.array_equal(vectors["row-named"], kept)  # the row's own, not embedded
+    assert not np.array_equal(vectors["row-unnamed"], kept) and not np.array_equal(vectors["row-other"], kept)
 
 
 def test_read_chunks_keeps_each_rows_own_metadata(tmp_path: Path):
