@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from pipeline.ids import MEMORY_ID, new_memory_id
+from pipeline.interchange.export_objects import vector_object
 from pipeline.interchange.model import iso
 from pipeline.interchange.model import to_ms as exact_ms
 from pipeline.records import Kind, Tier
@@ -165,7 +166,10 @@ def row_vector(row: dict[str, Any], memory_id: str) -> dict[str, Any] | None:
         raise BadRow("embedding_model must be the name of the model that made the vector")
     if not isinstance(vector, list) or not vector:
         raise BadRow("vector must be a list of numbers")
-    return {"object": "vector", "memory_id": memory_id, "model": model, "dimensions": len(vector), "vector": vector}
+    try:
+        return vector_object(vector, model, memory_id=memory_id)
+    except (TypeError, ValueError):
+        raise BadRow("vector must be a list of numbers") from None
 
 
 def _stable_id(row: dict[str, Any]) -> str:
